@@ -1,0 +1,338 @@
+//! One API call as a state machine over its attempts, so that every transport
+//! runs the same loop: ask for a request, send it, report what came back, and
+//! either take the result or sleep and go again.
+
+use std::time::Duration;
+
+use crate::policy::{RetryDecision, RetryPolicy, clock_offset_ms, corrected_ms};
+use crate::{Config, Endpoint, Error, parse_response, parse_retry_after};
+
+/// What a transport does after reporting an attempt's outcome.
+#[derive(Debug)]
+pub enum Next<T> {
+    /// The call is over.
+    Done(Result<T, Error>),
+    /// Sleep this long, then ask [`Call::request`] for a freshly signed request.
+    Retry(Duration),
+}
+
+/// What came back from one attempt, as the transport saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Date` header, if any.
+    pub date: Option<&'a str>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<&'a str>,
+    /// The whole body.
+    pub body: &'a [u8],
+    /// Local time (ms since the epoch, uncorrected) when the response arrived.
+    pub received_at_ms: u64,
+}
+
+impl<'a> Response<'a> {
+    /// Reads status and headers from an `http::Response`.
+    pub fn from_http<B: AsRef<[u8]>>(response: &'a http::Response<B>, received_at_ms: u64) -> Self {
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &http::HeaderValue| v.to_str().ok())
+        };
+        Self {
+            status: response.status().as_u16(),
+            date: header(http::header::DATE),
+            retry_after: header(http::header::RETRY_AFTER),
+            body: response.body().as_ref(),
+            received_at_ms,
+        }
+    }
+}
+
+/// The settings a call runs with.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// When to retry.
+    pub retry: RetryPolicy,
+    /// Whether a `ptime` error may be fixed once by correcting the clock from
+    /// the server's `Date` header.
+    pub correct_clock_skew: bool,
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            correct_clock_skew: true,
+        }
+    }
+}
+
+/// One call of an endpoint, across all its attempts.
+///
+/// ```
+/// use polyv_core::{Call, CallOptions, Config, Credentials, GetByUploader, Next, Response};
+///
+/// let config = Config::new(Credentials::new("u1", "secret")?);
+/// let query = GetByUploader::new();
+/// let options = CallOptions::default();
+/// let mut call = Call::new(&config, &query, &options, 0);
+/// let request = call.request(1_700_000_000_000)?;
+/// # let _ = request;
+/// // ... send `request` with any HTTP client, then:
+/// let body = br#"{"code":500,"status":"error","message":"query failed.","data":""}"#;
+/// let response = Response { status: 500, date: None, retry_after: None, body, received_at_ms: 1_700_000_000_050 };
+/// assert!(matches!(call.on_response(response, 0.5), Next::Retry(_)));
+/// # Ok::<(), polyv_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Call<'a, E: ?Sized> {
+    config: &'a Config,
+    endpoint: &'a E,
+    options: &'a CallOptions,
+    attempts: u32,
+    clock_offset_ms: i64,
+    skew_retried: bool,
+    sent_at_ms: u64,
+}
+
+impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
+    /// Starts a call with the clock offset the client has learnt so far.
+    pub fn new(
+        config: &'a Config,
+        endpoint: &'a E,
+        options: &'a CallOptions,
+        clock_offset_ms: i64,
+    ) -> Self {
+        Self {
+            config,
+            endpoint,
+            options,
+            attempts: 0,
+            clock_offset_ms,
+            skew_retried: false,
+            sent_at_ms: 0,
+        }
+    }
+
+    /// The next attempt's request, signed afresh at the local time `local_now_ms`
+    /// plus the clock offset.
+    pub fn request(&mut self, local_now_ms: u64) -> Result<http::Request<()>, Error> {
+        self.attempts += 1;
+        self.sent_at_ms = local_now_ms;
+        self.config.prepare(
+            self.endpoint,
+            corrected_ms(local_now_ms, self.clock_offset_ms),
+        )
+    }
+
+    /// Reports the response to the last request. `jitter` is a random number
+    /// in `[0, 1]` for the backoff.
+    pub fn on_response(&mut self, response: Response<'_>, jitter: f64) -> Next<E::Data> {
+        let retry_after = response.retry_after.and_then(|v| {
+            parse_retry_after(
+                v,
+                std::time::UNIX_EPOCH + Duration::from_millis(response.received_at_ms),
+            )
+        });
+        let error = match parse_response::<E::Data>(response.status, retry_after, response.body) {
+            Ok(data) => return Next::Done(Ok(data)),
+            Err(error) => error,
+        };
+        if error.is_clock_error() && self.options.correct_clock_skew && !self.skew_retried {
+            if let Some(offset) = response
+                .date
+                .and_then(|date| clock_offset_ms(date, self.sent_at_ms, response.received_at_ms))
+            {
+                self.skew_retried = true;
+                self.clock_offset_ms = offset;
+                // A clock fix is not a failure of the server: no backoff, and
+                // it does not use up a retry.
+                self.attempts -= 1;
+                return Next::Retry(Duration::ZERO);
+            }
+        }
+        self.decide(error, retry_after, jitter)
+    }
+
+    /// Reports that the last request failed in the transport (connect, timeout,
+    /// broken connection, body too large...).
+    pub fn on_transport_error(&mut self, error: Error, jitter: f64) -> Next<E::Data> {
+        self.decide(error, None, jitter)
+    }
+
+    fn decide(&self, error: Error, retry_after: Option<Duration>, jitter: f64) -> Next<E::Data> {
+        match self
+            .options
+            .retry
+            .decide(&error, retry_after, self.attempts, jitter)
+        {
+            RetryDecision::Stop => Next::Done(Err(error)),
+            RetryDecision::RetryAfter(delay) => Next::Retry(delay),
+        }
+    }
+
+    /// Attempts made so far (a clock-skew re-sign does not count).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The clock offset now believed, to keep for later calls.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Credentials, GetByUploader, Page, Video};
+
+    const OK: &[u8] =
+        br#"{"code":200,"status":"success","message":"success","data":{"pageSize":20,"pageNumber":1,"totalItems":0,"contents":[]}}"#;
+    const TOO_OLD: &[u8] =
+        br#"{"code":400,"status":"error","message":"ptime is too old.","data":""}"#;
+    const FAILED: &[u8] = br#"{"code":500,"status":"error","message":"query failed.","data":""}"#;
+
+    fn resp<'a>(status: u16, body: &'a [u8], date: Option<&'a str>, at: u64) -> Response<'a> {
+        Response {
+            status,
+            date,
+            retry_after: None,
+            body,
+            received_at_ms: at,
+        }
+    }
+
+    fn ptime_of(req: &http::Request<()>) -> u64 {
+        let q = req.uri().query().unwrap();
+        let p = q
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("ptime="))
+            .unwrap();
+        p.parse().unwrap()
+    }
+
+    #[test]
+    fn retries_are_resigned_and_bounded() {
+        let config = Config::new(Credentials::new("u1", "k").unwrap());
+        let query = GetByUploader::new();
+        let options = CallOptions::default();
+        let mut call = Call::new(&config, &query, &options, 0);
+        let mut ptimes = Vec::new();
+        let mut outcome = None;
+        for i in 0..10u64 {
+            let req = call.request(1_700_000_000_000 + i * 1000).unwrap();
+            ptimes.push(ptime_of(&req));
+            match call.on_response(resp(500, FAILED, None, 0), 1.0) {
+                Next::Retry(_) => continue,
+                Next::Done(r) => {
+                    outcome = Some(r);
+                    break;
+                }
+            }
+        }
+        assert!(matches!(outcome, Some(Err(Error::QueryFailed))));
+        assert_eq!(call.attempts(), 4);
+        assert_eq!(ptimes.len(), 4);
+        ptimes.dedup();
+        assert_eq!(ptimes.len(), 4, "every attempt carries a fresh ptime");
+    }
+
+    #[test]
+    fn skew_is_corrected_once_from_the_date_header() {
+        let config = Config::new(Credentials::new("u1", "k").unwrap());
+        let query = GetByUploader::new();
+        let options = CallOptions::default();
+        let mut call = Call::new(&config, &query, &options, 0);
+        // Our clock is 10 minutes behind: 1_700_000_000 s is 22:13:20 on the server.
+        let local = 1_700_000_000_000 - 600_000;
+        call.request(local).unwrap();
+        let date = Some("Tue, 14 Nov 2023 22:13:20 GMT");
+        assert!(
+            matches!(call.on_response(resp(400, TOO_OLD, date, local + 100), 1.0), Next::Retry(d) if d.is_zero())
+        );
+        assert_eq!(call.clock_offset_ms(), 600_000 + 500 - 50);
+        let req = call.request(local + 100).unwrap();
+        assert_eq!(ptime_of(&req), 1_700_000_000_550);
+        // A second ptime error is final.
+        assert!(matches!(
+            call.on_response(resp(400, TOO_OLD, date, local + 200), 1.0),
+            Next::Done(Err(Error::PtimeTooOld))
+        ));
+        assert_eq!(call.attempts(), 1);
+    }
+
+    #[test]
+    fn skew_correction_can_be_off_and_needs_a_date() {
+        let config = Config::new(Credentials::new("u1", "k").unwrap());
+        let query = GetByUploader::new();
+        let off = CallOptions {
+            correct_clock_skew: false,
+            ..CallOptions::default()
+        };
+        let mut call = Call::new(&config, &query, &off, 0);
+        call.request(1).unwrap();
+        assert!(matches!(
+            call.on_response(
+                resp(400, TOO_OLD, Some("Tue, 14 Nov 2023 22:13:20 GMT"), 2),
+                1.0
+            ),
+            Next::Done(Err(Error::PtimeTooOld))
+        ));
+        let on = CallOptions::default();
+        let mut call = Call::new(&config, &query, &on, 0);
+        call.request(1).unwrap();
+        assert!(matches!(
+            call.on_response(resp(400, TOO_OLD, None, 2), 1.0),
+            Next::Done(Err(Error::PtimeTooOld))
+        ));
+    }
+
+    #[test]
+    fn success_and_retry_after() {
+        let config = Config::new(Credentials::new("u1", "k").unwrap());
+        let query = GetByUploader::new();
+        let options = CallOptions::default();
+        let mut call = Call::new(&config, &query, &options, 0);
+        call.request(1).unwrap();
+        let r = Response {
+            status: 429,
+            date: None,
+            retry_after: Some("2"),
+            body: b"slow down",
+            received_at_ms: 5,
+        };
+        assert!(matches!(call.on_response(r, 0.0), Next::Retry(d) if d == Duration::from_secs(2)));
+        call.request(2).unwrap();
+        match call.on_response(resp(200, OK, None, 6), 0.0) {
+            Next::Done(Ok(page)) => {
+                let page: Page<Video> = page;
+                assert_eq!(page.total_items, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn from_http_reads_headers() {
+        let response = http::Response::builder()
+            .status(429)
+            .header("date", "Tue, 14 Nov 2023 22:13:20 GMT")
+            .header("retry-after", "7")
+            .body(b"x".to_vec())
+            .unwrap();
+        let r = Response::from_http(&response, 9);
+        assert_eq!(
+            (
+                r.status,
+                r.date.is_some(),
+                r.retry_after,
+                r.body,
+                r.received_at_ms
+            ),
+            (429, true, Some("7"), &b"x"[..], 9)
+        );
+    }
+}
