@@ -1,1 +1,287 @@
-//! placeholder
+//! A Polyv-compatible API server on loopback, for offline tests.
+//!
+//! It serves `GET /v2/video/{userid}/get-by-uploader` from a seeded catalogue,
+//! checks requests in the order Polyv documents (sign present, `ptime`, user,
+//! sign, category, sub-account) with its **own** signature verifier, and can
+//! inject faults (latency, `query failed.`, 429, 502, truncated JSON, dropped
+//! connections), skew its clock and rate-limit per IP. It binds `127.0.0.1` only.
+//!
+//! ```no_run
+//! use polyv_mock::{Fault, FaultRule, MockServer, DEMO_SECRET_KEY, DEMO_USER_ID};
+//!
+//! let server = MockServer::builder()
+//!     .videos(100)
+//!     .fault(FaultRule::on_requests(Fault::QueryFailed, [1]))
+//!     .start()?;
+//! let base = server.base_url(); // "http://127.0.0.1:PORT"
+//! // ... point the client at `base` with DEMO_USER_ID / DEMO_SECRET_KEY ...
+//! assert!(server.requests().len() <= 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod data;
+mod fault;
+mod index;
+mod log;
+mod server;
+pub mod sign;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use data::{
+    Account, BASE_PTIME, Category, DEMO_CHILD_CATAID, DEMO_DEFAULT_CATAID, DEMO_GRANDCHILD_CATAID,
+    DEMO_LEAF_CATAID, DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS,
+    DEMO_USER_ID, DEMO_WRAP_CATAID, Dataset, STATUSES, Video,
+};
+pub use fault::{Fault, FaultRule, RateLimit};
+pub use log::LoggedRequest;
+
+use server::{Config, Shared};
+
+/// The API path for a user id: `/v2/video/{userid}/get-by-uploader`.
+pub fn endpoint_path(user_id: &str) -> String {
+    format!("/v2/video/{user_id}/get-by-uploader")
+}
+
+/// A running mock server. It owns a background thread with its own tokio
+/// runtime, so it works from plain `#[test]` and `#[tokio::test]` alike.
+/// Dropping it shuts the server down.
+#[derive(Debug)]
+pub struct MockServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Configures a [`MockServer`]; finish with [`MockBuilder::start`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MockBuilder {
+    port: u16,
+    videos: usize,
+    seed: u64,
+    dataset: Option<Dataset>,
+    ignore_page_size: bool,
+    clock_offset_ms: i64,
+    faults: Vec<FaultRule>,
+    rate_limit: Option<RateLimit>,
+    log_requests: bool,
+    max_logged_requests: usize,
+    worker_threads: usize,
+}
+
+impl Default for MockBuilder {
+    fn default() -> Self {
+        MockBuilder {
+            port: 0,
+            videos: 500,
+            seed: 1,
+            dataset: None,
+            ignore_page_size: false,
+            clock_offset_ms: 0,
+            faults: Vec::new(),
+            rate_limit: None,
+            log_requests: false,
+            max_logged_requests: 100_000,
+            worker_threads: 2,
+        }
+    }
+}
+
+impl MockBuilder {
+    /// Port on 127.0.0.1; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Number of videos of the generated data set (default 500).
+    pub fn videos(mut self, n: usize) -> Self {
+        self.videos = n;
+        self
+    }
+
+    /// Seed of the generated data set (default 1).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Serve this data set instead of a generated one (`videos` and `seed` are then ignored).
+    pub fn dataset(mut self, dataset: Dataset) -> Self {
+        self.dataset = Some(dataset);
+        self
+    }
+
+    /// Act as a server that ignores the `pageSize` parameter: every page has 20 items
+    /// (the parameter is still signed, but never validated).
+    pub fn ignore_page_size(mut self, yes: bool) -> Self {
+        self.ignore_page_size = yes;
+        self
+    }
+
+    /// Server clock = real clock + `offset_ms`. Both the `Date` header and the `ptime` check follow it.
+    pub fn clock_offset_ms(mut self, offset_ms: i64) -> Self {
+        self.clock_offset_ms = offset_ms;
+        self
+    }
+
+    /// Adds a fault rule (rules are tried in the order added; the first match wins).
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+
+    /// Enables a per-IP rate limit (off by default); see [`RateLimit::polyv_default`].
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Print one line per request to stdout (off by default; the binary turns it on).
+    pub fn log_requests(mut self, yes: bool) -> Self {
+        self.log_requests = yes;
+        self
+    }
+
+    /// How many requests the in-memory log keeps, the most recent ones (default 100 000; 0 keeps none).
+    pub fn max_logged_requests(mut self, n: usize) -> Self {
+        self.max_logged_requests = n;
+        self
+    }
+
+    /// Worker threads of the server's runtime (default 2, minimum 1).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = n.max(1);
+        self
+    }
+
+    /// Binds 127.0.0.1, indexes the catalogue and starts serving in a background thread.
+    /// The server accepts connections as soon as this returns.
+    pub fn start(self) -> std::io::Result<MockServer> {
+        let dataset = match self.dataset {
+            Some(d) => d,
+            None => Dataset::generate(self.seed, self.videos),
+        };
+        let std_listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, self.port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.worker_threads)
+            .thread_name("polyv-mock-worker")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _guard = rt.enter();
+            tokio::net::TcpListener::from_std(std_listener)?
+        };
+        let config = Config {
+            ignore_page_size: self.ignore_page_size,
+            clock_offset_ms: self.clock_offset_ms,
+            faults: self.faults,
+            rate_limit: self.rate_limit,
+            log_requests: self.log_requests,
+            max_logged_requests: self.max_logged_requests,
+        };
+        let shared = Arc::new(Shared::new(dataset, config));
+        let app = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(Arc::clone(&shared));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("polyv-mock".to_owned())
+            .spawn(move || {
+                use axum::serve::ListenerExt as _;
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                rt.block_on(async move {
+                    let serve = axum::serve(
+                        listener,
+                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                    );
+                    tokio::select! {
+                        _ = serve => {}
+                        _ = stopped => {}
+                    }
+                });
+                rt.shutdown_timeout(Duration::from_millis(500));
+            })?;
+        Ok(MockServer {
+            shared,
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl MockServer {
+    /// A builder with the defaults (random port, 500 generated videos, seed 1, no faults).
+    pub fn builder() -> MockBuilder {
+        MockBuilder::default()
+    }
+
+    /// Starts a server with the defaults.
+    pub fn start() -> std::io::Result<MockServer> {
+        MockBuilder::default().start()
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The catalogue being served.
+    pub fn dataset(&self) -> &Dataset {
+        &self.shared.dataset
+    }
+
+    /// The mock's current clock (real time plus the configured offset), ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
+    }
+
+    /// The request log, in arrival order (requests still being answered are not in it yet).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.requests()
+    }
+
+    /// Empties the request log (request numbering continues).
+    pub fn clear_requests(&self) {
+        self.shared.clear_requests();
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

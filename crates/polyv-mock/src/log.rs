@@ -1,0 +1,77 @@
+//! The request log.
+
+use crate::fault::Fault;
+
+/// One request as the mock saw and answered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedRequest {
+    /// 1-based arrival number across the server (all paths).
+    pub number: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Path, as sent (not percent-decoded).
+    pub path: String,
+    /// Query string as sent, without `?` (`""` when none).
+    pub raw_query: String,
+    /// Query parameters decoded as `application/x-www-form-urlencoded`, in wire order.
+    pub params: Vec<(String, String)>,
+    /// The mock's clock (including the offset) when the request arrived, ms since the epoch.
+    pub server_time_ms: i64,
+    /// HTTP status sent.
+    pub status: u16,
+    /// The envelope's `code`, when the response was a complete Polyv envelope.
+    pub code: Option<i64>,
+    /// The envelope's `message`, when the response was a complete Polyv envelope.
+    pub message: Option<String>,
+    /// The fault injected into this request, if any (not set for rate-limited requests).
+    pub fault: Option<Fault>,
+}
+
+impl LoggedRequest {
+    /// The value of the first parameter with this name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// One human-readable line: number, method, path, decoded parameters
+    /// (`sign` cut to 8 characters), status, code and message.
+    pub fn log_line(&self) -> String {
+        let mut params = String::new();
+        for (k, v) in &self.params {
+            if !params.is_empty() {
+                params.push(' ');
+            }
+            params.push_str(k);
+            params.push('=');
+            if k == "sign" && v.chars().count() > 8 {
+                params.extend(v.chars().take(8));
+                params.push('…');
+            } else {
+                for c in v.chars() {
+                    if c.is_control() {
+                        params.extend(c.escape_debug());
+                    } else {
+                        params.push(c);
+                    }
+                }
+            }
+        }
+        let mut line = format!(
+            "#{} {} {} [{}] -> {}",
+            self.number, self.method, self.path, params, self.status
+        );
+        if let Some(code) = self.code {
+            line.push_str(&format!(" code={code}"));
+        }
+        if let Some(m) = &self.message {
+            line.push_str(&format!(" {m:?}"));
+        }
+        if let Some(f) = &self.fault {
+            line.push_str(&format!(" fault={f:?}"));
+        }
+        line
+    }
+}

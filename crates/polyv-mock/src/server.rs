@@ -1,0 +1,567 @@
+//! The HTTP handler: routing, checks in Polyv's documented order, faults,
+//! the rate limit and the request log.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt as _;
+use serde::Serialize;
+
+use crate::data::{Dataset, Video};
+use crate::fault::{Fault, FaultRule, RateLimit};
+use crate::index::{Index, Lists};
+use crate::log::LoggedRequest;
+use crate::sign;
+
+/// ptime validity window, both directions.
+const PTIME_WINDOW_MS: i64 = 3 * 60 * 1000;
+/// Largest instant `httpdate` can format (end of year 9999).
+const MAX_DATE_MS: i64 = 253_402_300_799_999;
+
+pub(crate) const MSG_SIGN_EMPTY: &str = "sign can not be empty.";
+pub(crate) const MSG_PTIME_OLD: &str = "ptime is too old.";
+pub(crate) const MSG_PTIME_ILLEGAL: &str = "ptime is illegal.";
+pub(crate) const MSG_NO_USER: &str = "Could not find user by userid.";
+pub(crate) const MSG_BAD_SIGN: &str = "the sign is not right.";
+pub(crate) const MSG_NO_CATA: &str = "cata is not exist.";
+pub(crate) const MSG_NO_CHILD: &str = "child user not exist.";
+pub(crate) const MSG_QUERY_FAILED: &str = "query failed.";
+pub(crate) const MSG_BLOCKED: &str = "request too frequent, ip blocked.";
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) ignore_page_size: bool,
+    pub(crate) clock_offset_ms: i64,
+    pub(crate) faults: Vec<FaultRule>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) log_requests: bool,
+    pub(crate) max_logged_requests: usize,
+}
+
+#[derive(Debug, Default)]
+struct IpState {
+    hits: VecDeque<Instant>,
+    blocked_until: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) dataset: Dataset,
+    index: Index,
+    config: Config,
+    counter: AtomicU64,
+    log: Mutex<VecDeque<LoggedRequest>>,
+    limiter: Mutex<HashMap<IpAddr, IpState>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(dataset: Dataset, config: Config) -> Shared {
+        let index = Index::build(&dataset);
+        Shared {
+            dataset,
+            index,
+            config,
+            counter: AtomicU64::new(0),
+            log: Mutex::new(VecDeque::new()),
+            limiter: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The mock's clock: real time plus the configured offset, in ms.
+    pub(crate) fn now_ms(&self) -> i64 {
+        let real = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(_) => 0,
+        };
+        real.saturating_add(self.config.clock_offset_ms)
+    }
+
+    pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
+        let mut v: Vec<LoggedRequest> = lock(&self.log).iter().cloned().collect();
+        v.sort_by_key(|r| r.number);
+        v
+    }
+
+    pub(crate) fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    /// Records a hit; returns true when the IP is (now) blocked.
+    fn rate_limited(&self, ip: Option<IpAddr>) -> bool {
+        let (Some(rl), Some(ip)) = (self.config.rate_limit, ip) else {
+            return false;
+        };
+        let now = Instant::now();
+        let mut map = lock(&self.limiter);
+        let st = map.entry(ip).or_default();
+        if let Some(until) = st.blocked_until {
+            if now < until {
+                return true;
+            }
+            st.blocked_until = None;
+            st.hits.clear();
+        }
+        while let Some(&front) = st.hits.front() {
+            if now.duration_since(front) >= rl.window {
+                st.hits.pop_front();
+            } else {
+                break;
+            }
+        }
+        if st.hits.len() >= rl.max_requests as usize {
+            st.blocked_until = now
+                .checked_add(rl.block_for)
+                .or_else(|| now.checked_add(Duration::from_secs(86_400)));
+            st.hits.clear();
+            return true;
+        }
+        st.hits.push_back(now);
+        false
+    }
+
+    fn record(&self, entry: LoggedRequest) {
+        if self.config.log_requests {
+            let line = entry.log_line();
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        }
+        let mut log = lock(&self.log);
+        if self.config.max_logged_requests == 0 {
+            return;
+        }
+        while log.len() >= self.config.max_logged_requests {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    }
+}
+
+/// A decided answer, before faults that reshape the body are applied.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    code: Option<i64>,
+    message: Option<String>,
+    retry_after: Option<u64>,
+}
+
+const JSON: &str = "application/json;charset=UTF-8";
+
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    code: i64,
+    status: &'a str,
+    message: &'a str,
+    data: T,
+}
+
+fn envelope_reply(http: u16, code: i64, message: &str) -> Reply {
+    let body = serde_json::to_vec(&Envelope {
+        code,
+        status: "error",
+        message,
+        data: "",
+    })
+    .unwrap_or_else(|_| b"{}".to_vec());
+    Reply {
+        status: http,
+        content_type: JSON,
+        body,
+        code: Some(code),
+        message: Some(message.to_owned()),
+        retry_after: None,
+    }
+}
+
+fn bad_request(message: &str) -> Reply {
+    envelope_reply(400, 400, message)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoOut<'a> {
+    vid: &'a str,
+    cataid: u64,
+    title: &'a str,
+    context: &'a str,
+    times: u64,
+    first_image: &'a str,
+    tag: &'a str,
+    aac_link: Option<&'a str>,
+    status: &'a str,
+    uploader_email: &'a str,
+    ptime: i64,
+}
+
+impl<'a> From<&'a Video> for VideoOut<'a> {
+    fn from(v: &'a Video) -> Self {
+        VideoOut {
+            vid: &v.vid,
+            cataid: v.cataid,
+            title: &v.title,
+            context: &v.context,
+            times: v.times,
+            first_image: &v.first_image,
+            tag: &v.tag,
+            aac_link: v.aac_link.as_deref(),
+            status: &v.status,
+            uploader_email: &v.uploader_email,
+            ptime: v.ptime,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageOut<'a> {
+    page_size: i64,
+    page_number: i64,
+    total_items: usize,
+    contents: Vec<VideoOut<'a>>,
+}
+
+/// First non-empty value of a parameter (empty values count as absent, as in signing).
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, v)| k == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+}
+
+fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Reply> {
+    match param(params, name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(bad_request(&format!("{name} is illegal."))),
+        },
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'%' && i + 2 < b.len() {
+            let hex = |x: u8| (x as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn route_userid(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/v2/video/")?;
+    let userid = rest.strip_suffix("/get-by-uploader")?;
+    if userid.contains('/') {
+        return None;
+    }
+    Some(percent_decode(userid))
+}
+
+impl Shared {
+    /// The endpoint's normal behaviour.
+    fn api(&self, method: &str, path: &str, params: &[(String, String)], now_ms: i64) -> Reply {
+        let Some(userid) = route_userid(path) else {
+            return envelope_reply(404, 404, "not found.");
+        };
+        if method != "GET" && method != "HEAD" {
+            return envelope_reply(405, 405, "method not allowed.");
+        }
+        // 1. sign present
+        let Some(given_sign) = param(params, "sign") else {
+            return bad_request(MSG_SIGN_EMPTY);
+        };
+        // 2. ptime
+        let ptime = match param(params, "ptime") {
+            Some(p) if p.len() == 13 && p.bytes().all(|c| c.is_ascii_digit()) => {
+                p.parse::<i64>().ok()
+            }
+            _ => None,
+        };
+        let Some(ptime) = ptime else {
+            return bad_request(MSG_PTIME_ILLEGAL);
+        };
+        if now_ms.saturating_sub(ptime) > PTIME_WINDOW_MS {
+            return bad_request(MSG_PTIME_OLD);
+        }
+        if ptime.saturating_sub(now_ms) > PTIME_WINDOW_MS {
+            return bad_request(MSG_PTIME_ILLEGAL);
+        }
+        // 3. user
+        let Some(user) = self.index.user(&userid) else {
+            return bad_request(MSG_NO_USER);
+        };
+        let Some(account) = self.dataset.accounts.get(user.account) else {
+            return bad_request(MSG_NO_USER);
+        };
+        // 4. sign
+        if !sign::verify(params, &account.secret_key, given_sign) {
+            return bad_request(MSG_BAD_SIGN);
+        }
+        // 5. category
+        let cata_slot = match param(params, "cataid") {
+            None => None,
+            Some(c) => match c.parse::<u64>().ok().and_then(|id| user.cata_slot(id)) {
+                Some(slot) => Some(slot),
+                None => return bad_request(MSG_NO_CATA),
+            },
+        };
+        // 6. sub-account
+        let email_slot = match param(params, "email") {
+            None => None,
+            Some(e) => match user.email_slot(e) {
+                Some(slot) => Some(slot),
+                None => return bad_request(MSG_NO_CHILD),
+            },
+        };
+        // Paging and ordering parameters (our documented choices).
+        let parsed = (|| -> Result<_, Reply> {
+            Ok((
+                int_param(params, "orderType")?,
+                int_param(params, "containSubCata")?,
+                int_param(params, "published")?,
+                int_param(params, "page")?,
+                if self.config.ignore_page_size {
+                    None
+                } else {
+                    int_param(params, "pageSize")?
+                },
+            ))
+        })();
+        let (order_type, sub, published, page, page_size) = match parsed {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let order_type = order_type.filter(|n| (1..=4).contains(n)).unwrap_or(2);
+        let sub = sub == Some(1);
+        let published = published == Some(1);
+        let page = page.unwrap_or(1).max(1);
+        let page_size = if self.config.ignore_page_size {
+            20
+        } else {
+            page_size.unwrap_or(20).clamp(1, 1000)
+        };
+
+        let lists: &Lists =
+            self.index
+                .lists(user, email_slot, cata_slot.map(|s| (s, sub)), published);
+        let (list, reverse) = match order_type {
+            1 => (&lists.by_ptime, false),
+            3 => (&lists.by_times, false),
+            4 => (&lists.by_times, true),
+            _ => (&lists.by_ptime, true),
+        };
+        let total = list.len();
+        let offset = usize::try_from((page - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+        let take = usize::try_from(page_size).unwrap_or(20);
+        let end = offset.saturating_add(take).min(total);
+        let mut contents = Vec::with_capacity(end.saturating_sub(offset));
+        for pos in offset..end {
+            let at = if reverse { total - 1 - pos } else { pos };
+            if let Some(v) = list
+                .get(at)
+                .and_then(|&i| self.dataset.videos.get(i as usize))
+            {
+                contents.push(VideoOut::from(v));
+            }
+        }
+        let env = Envelope {
+            code: 200,
+            status: "success",
+            message: "success",
+            data: PageOut {
+                page_size,
+                page_number: page,
+                total_items: total,
+                contents,
+            },
+        };
+        match serde_json::to_vec(&env) {
+            Ok(body) => Reply {
+                status: 200,
+                content_type: JSON,
+                body,
+                code: Some(200),
+                message: Some("success".to_owned()),
+                retry_after: None,
+            },
+            Err(_) => envelope_reply(500, 500, MSG_QUERY_FAILED),
+        }
+    }
+}
+
+fn http_date(ms: i64) -> String {
+    let ms = ms.clamp(0, MAX_DATE_MS) as u64;
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+enum BodyMode {
+    Full,
+    Truncated,
+    Dropped,
+}
+
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let number = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    let arrival_ms = shared.now_ms();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let raw_query = req.uri().query().unwrap_or("").to_owned();
+    let params: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    drop(req);
+
+    let mut fault: Option<Fault> = None;
+    let mut mode = BodyMode::Full;
+    let reply = if shared.rate_limited(ip) {
+        envelope_reply(403, 403, MSG_BLOCKED)
+    } else {
+        fault = shared
+            .config
+            .faults
+            .iter()
+            .find(|r| r.matches(number))
+            .map(|r| r.fault().clone());
+        match &fault {
+            None => shared.api(&method, &path, &params, arrival_ms),
+            Some(Fault::Latency(d)) => {
+                tokio::time::sleep(*d).await;
+                shared.api(&method, &path, &params, arrival_ms)
+            }
+            Some(Fault::QueryFailed) => envelope_reply(500, 500, MSG_QUERY_FAILED),
+            Some(Fault::TooManyRequests { retry_after_secs }) => Reply {
+                status: 429,
+                content_type: "text/plain; charset=utf-8",
+                body: b"Too Many Requests\n".to_vec(),
+                code: None,
+                message: None,
+                retry_after: Some(*retry_after_secs),
+            },
+            Some(Fault::BadGateway) => Reply {
+                status: 502,
+                content_type: "text/html",
+                body: BAD_GATEWAY_HTML.as_bytes().to_vec(),
+                code: None,
+                message: None,
+                retry_after: None,
+            },
+            Some(Fault::TruncatedJson) => {
+                mode = BodyMode::Truncated;
+                shared.api(&method, &path, &params, arrival_ms)
+            }
+            Some(Fault::DropConnection) => {
+                mode = BodyMode::Dropped;
+                shared.api(&method, &path, &params, arrival_ms)
+            }
+        }
+    };
+
+    let (status, code, message) = match mode {
+        BodyMode::Full => (reply.status, reply.code, reply.message.clone()),
+        BodyMode::Truncated | BodyMode::Dropped => (200, None, None),
+    };
+    let full_len = reply.body.len();
+    let half = full_len / 2;
+    let mut body_bytes = reply.body;
+    let body = match mode {
+        BodyMode::Full => Body::from(body_bytes),
+        BodyMode::Truncated => {
+            body_bytes.truncate(half);
+            Body::from(body_bytes)
+        }
+        BodyMode::Dropped => {
+            body_bytes.truncate(half);
+            let first =
+                futures_util::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from(body_bytes))]);
+            let fail = futures_util::stream::once(async {
+                // Let hyper flush the first half before the error aborts the connection.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Err::<Bytes, std::io::Error>(std::io::Error::other(
+                    "polyv-mock: injected DropConnection",
+                ))
+            });
+            Body::from_stream(first.chain(fail))
+        }
+    };
+
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&http_date(shared.now_ms())) {
+        h.insert(header::DATE, v);
+    }
+    if let Some(secs) = reply.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if matches!(mode, BodyMode::Dropped) {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(full_len));
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+
+    shared.record(LoggedRequest {
+        number,
+        method,
+        path,
+        raw_query,
+        params,
+        server_time_ms: arrival_ms,
+        status,
+        code,
+        message,
+        fault,
+    });
+    resp
+}
+
+const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_never_panics() {
+        assert_eq!(percent_decode("demo%30000a1"), "demo0000a1");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("a%zz"), "a%zz");
+        assert_eq!(percent_decode("%e4%b8%ad"), "中");
+        assert_eq!(percent_decode("a+b"), "a+b");
+    }
+
+    #[test]
+    fn dates_are_clamped() {
+        assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+    }
+}
