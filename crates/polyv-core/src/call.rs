@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::policy::{RetryDecision, RetryPolicy, clock_offset_ms, corrected_ms};
+use crate::policy::{RetryDecision, clock_offset_ms, corrected_ms};
 use crate::{Config, Endpoint, Error, parse_response, parse_retry_after};
 
 /// What a transport does after reporting an attempt's outcome.
@@ -50,34 +50,14 @@ impl<'a> Response<'a> {
     }
 }
 
-/// The settings a call runs with.
-#[derive(Debug, Clone)]
-pub struct CallOptions {
-    /// When to retry.
-    pub retry: RetryPolicy,
-    /// Whether a `ptime` error may be fixed once by correcting the clock from
-    /// the server's `Date` header.
-    pub correct_clock_skew: bool,
-}
-
-impl Default for CallOptions {
-    fn default() -> Self {
-        Self {
-            retry: RetryPolicy::default(),
-            correct_clock_skew: true,
-        }
-    }
-}
-
 /// One call of an endpoint, across all its attempts.
 ///
 /// ```
-/// use polyv_core::{Call, CallOptions, Config, Credentials, GetByUploader, Next, Response};
+/// use polyv_core::{Call, Config, Credentials, GetByUploader, Next, Response};
 ///
 /// let config = Config::new(Credentials::new("u1", "secret")?);
 /// let query = GetByUploader::new();
-/// let options = CallOptions::default();
-/// let mut call = Call::new(&config, &query, &options, 0);
+/// let mut call = Call::new(&config, &query, 0);
 /// let request = call.request(1_700_000_000_000)?;
 /// # let _ = request;
 /// // ... send `request` with any HTTP client, then:
@@ -90,7 +70,6 @@ impl Default for CallOptions {
 pub struct Call<'a, E: ?Sized> {
     config: &'a Config,
     endpoint: &'a E,
-    options: &'a CallOptions,
     attempts: u32,
     clock_offset_ms: i64,
     skew_retried: bool,
@@ -99,16 +78,10 @@ pub struct Call<'a, E: ?Sized> {
 
 impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
     /// Starts a call with the clock offset the client has learnt so far.
-    pub fn new(
-        config: &'a Config,
-        endpoint: &'a E,
-        options: &'a CallOptions,
-        clock_offset_ms: i64,
-    ) -> Self {
+    pub fn new(config: &'a Config, endpoint: &'a E, clock_offset_ms: i64) -> Self {
         Self {
             config,
             endpoint,
-            options,
             attempts: 0,
             clock_offset_ms,
             skew_retried: false,
@@ -140,7 +113,7 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
             Ok(data) => return Next::Done(Ok(data)),
             Err(error) => error,
         };
-        if error.is_clock_error() && self.options.correct_clock_skew && !self.skew_retried {
+        if error.is_clock_error() && self.config.clock_skew_correction() && !self.skew_retried {
             if let Some(offset) = response
                 .date
                 .and_then(|date| clock_offset_ms(date, self.sent_at_ms, response.received_at_ms))
@@ -164,8 +137,8 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
 
     fn decide(&self, error: Error, retry_after: Option<Duration>, jitter: f64) -> Next<E::Data> {
         match self
-            .options
-            .retry
+            .config
+            .retry()
             .decide(&error, retry_after, self.attempts, jitter)
         {
             RetryDecision::Stop => Next::Done(Err(error)),
@@ -218,8 +191,7 @@ mod tests {
     fn retries_are_resigned_and_bounded() {
         let config = Config::new(Credentials::new("u1", "k").unwrap());
         let query = GetByUploader::new();
-        let options = CallOptions::default();
-        let mut call = Call::new(&config, &query, &options, 0);
+        let mut call = Call::new(&config, &query, 0);
         let mut ptimes = Vec::new();
         let mut outcome = None;
         for i in 0..10u64 {
@@ -244,8 +216,7 @@ mod tests {
     fn skew_is_corrected_once_from_the_date_header() {
         let config = Config::new(Credentials::new("u1", "k").unwrap());
         let query = GetByUploader::new();
-        let options = CallOptions::default();
-        let mut call = Call::new(&config, &query, &options, 0);
+        let mut call = Call::new(&config, &query, 0);
         // Our clock is 10 minutes behind: 1_700_000_000 s is 22:13:20 on the server.
         let local = 1_700_000_000_000 - 600_000;
         call.request(local).unwrap();
@@ -268,11 +239,8 @@ mod tests {
     fn skew_correction_can_be_off_and_needs_a_date() {
         let config = Config::new(Credentials::new("u1", "k").unwrap());
         let query = GetByUploader::new();
-        let off = CallOptions {
-            correct_clock_skew: false,
-            ..CallOptions::default()
-        };
-        let mut call = Call::new(&config, &query, &off, 0);
+        let off = config.clone().with_clock_skew_correction(false);
+        let mut call = Call::new(&off, &query, 0);
         call.request(1).unwrap();
         assert!(matches!(
             call.on_response(
@@ -281,8 +249,7 @@ mod tests {
             ),
             Next::Done(Err(Error::PtimeTooOld))
         ));
-        let on = CallOptions::default();
-        let mut call = Call::new(&config, &query, &on, 0);
+        let mut call = Call::new(&config, &query, 0);
         call.request(1).unwrap();
         assert!(matches!(
             call.on_response(resp(400, TOO_OLD, None, 2), 1.0),
@@ -294,8 +261,7 @@ mod tests {
     fn success_and_retry_after() {
         let config = Config::new(Credentials::new("u1", "k").unwrap());
         let query = GetByUploader::new();
-        let options = CallOptions::default();
-        let mut call = Call::new(&config, &query, &options, 0);
+        let mut call = Call::new(&config, &query, 0);
         call.request(1).unwrap();
         let r = Response {
             status: 429,

@@ -34,6 +34,7 @@
 )]
 
 mod call;
+mod config;
 mod credentials;
 mod endpoint;
 mod error;
@@ -45,11 +46,10 @@ mod response;
 mod sign;
 mod video;
 
-pub use call::{Call, CallOptions, Next, Response};
+pub use call::{Call, Next, Response};
+pub use config::{ClientState, Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
-pub use endpoint::{
-    Config, DEFAULT_BASE_URL, Endpoint, PTIME_PARAM, Param, RawCall, SignedParams, redact_signed,
-};
+pub use endpoint::{Endpoint, PTIME_PARAM, Param, RawCall, SignedParams, redact_signed};
 pub use error::{Error, TransportErrorKind};
 pub use get_by_uploader::{GetByUploader, GetByUploaderBuilder, MAX_PAGE_SIZE, Order, Paged};
 pub use page::Page;

@@ -1,0 +1,400 @@
+//! Client configuration, request signing, and the state every clone of a
+//! client shares.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use crate::endpoint::PTIME_PARAM;
+use crate::policy::{Pacer, RateLimit, RetryPolicy};
+use crate::sign::{SIGN_PARAM, sign};
+use crate::{Credentials, Endpoint, Error};
+
+/// Polyv's production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.polyv.net";
+
+/// The `User-Agent` sent unless configured otherwise.
+pub const DEFAULT_USER_AGENT: &str = concat!("polyv-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Everything a client needs to know: who is calling (credentials), where
+/// (the base URL), and how (timeouts, retries, clock-skew correction, pacing,
+/// user agent, body limit). Both transports take one `Config`, so they are
+/// configured the same way; the core uses it to sign requests.
+///
+/// ```
+/// use polyv_core::{Config, Credentials, GetByUploader};
+///
+/// let config = Config::new(Credentials::new("u1", "secret")?)
+///     .with_base_url("http://127.0.0.1:8080")?;
+/// let request = config.prepare(&GetByUploader::new(), 1_700_000_000_000)?;
+/// assert_eq!(request.uri().path(), "/v2/video/u1/get-by-uploader");
+/// # Ok::<(), polyv_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    credentials: Credentials,
+    base_url: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    correct_clock_skew: bool,
+    rate_limit: Option<RateLimit>,
+    user_agent: String,
+    max_body_bytes: u64,
+}
+
+impl Config {
+    /// A configuration for Polyv's production API ([`DEFAULT_BASE_URL`]) with
+    /// the defaults: 10 s connect and 30 s per-attempt timeouts,
+    /// [`RetryPolicy::default`], clock-skew correction on,
+    /// [`RateLimit::polyv_default`], user agent `polyv-rs/<version>`, and an
+    /// 8 MiB response body limit.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            correct_clock_skew: true,
+            rate_limit: Some(RateLimit::polyv_default()),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+
+    /// Reads the credentials from `POLYV_USER_ID` and `POLYV_SECRET_KEY`.
+    pub fn from_env() -> Result<Self, Error> {
+        Credentials::from_env().map(Self::new)
+    }
+
+    /// Sets the time allowed to open a connection.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the time allowed for one attempt, from sending to the last body byte.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Turns clock-skew correction on or off.
+    pub fn with_clock_skew_correction(mut self, on: bool) -> Self {
+        self.correct_clock_skew = on;
+        self
+    }
+
+    /// Sets the client-side rate limit, or removes it with `None`. Every clone
+    /// of a client shares one limit.
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Sets the `User-Agent`.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sets the largest response body accepted, in bytes.
+    pub fn with_max_body_bytes(mut self, limit: u64) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// Whether clock-skew correction is on.
+    pub fn clock_skew_correction(&self) -> bool {
+        self.correct_clock_skew
+    }
+
+    /// The client-side rate limit, if any.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+
+    /// The `User-Agent`.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// The largest response body accepted, in bytes.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_body_bytes
+    }
+
+    /// Points at another server (a proxy, a mock). The URL must be `http` or
+    /// `https` with a host, and may carry a path prefix; no query or fragment.
+    pub fn with_base_url(mut self, base_url: &str) -> Result<Self, Error> {
+        self.base_url = validate_base_url(base_url)?;
+        Ok(self)
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Signs the endpoint's call at `now_ms` (milliseconds since the epoch, as
+    /// the server's clock would read it) and returns the request to send.
+    ///
+    /// Every attempt must be prepared afresh: a signed request expires after
+    /// 3 minutes and must never be resent.
+    pub fn prepare<E: Endpoint + ?Sized>(
+        &self,
+        endpoint: &E,
+        now_ms: u64,
+    ) -> Result<http::Request<()>, Error> {
+        let mut params = endpoint.params();
+        params.retain(|(_, value)| !value.is_empty());
+        if let Some((name, _)) = params
+            .iter()
+            .find(|(name, _)| name == PTIME_PARAM || name == SIGN_PARAM)
+        {
+            return Err(Error::InvalidInput(format!(
+                "the parameter `{name}` is set by the signer; do not pass it"
+            )));
+        }
+        let ptime = now_ms.to_string();
+        let signed = endpoint.signed_params();
+        let sign = sign(
+            params
+                .iter()
+                .map(|(name, value)| (name.as_ref(), value.as_str()))
+                .chain([(PTIME_PARAM, ptime.as_str())])
+                .filter(|(name, _)| signed.includes(name)),
+            self.credentials.secret_key(),
+        );
+
+        let path = endpoint.path(self.credentials.user_id());
+        let mut url = String::with_capacity(self.base_url.len() + path.len() + 128);
+        url.push_str(&self.base_url);
+        url.push_str(&path);
+        url.push('?');
+        for (name, value) in &params {
+            push_pair(&mut url, name, value);
+        }
+        push_pair(&mut url, PTIME_PARAM, &ptime);
+        push_pair(&mut url, SIGN_PARAM, sign.as_str());
+        url.pop(); // the last '&'
+
+        http::Request::builder()
+            .method(endpoint.method())
+            .uri(url)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::USER_AGENT, &self.user_agent)
+            .body(())
+            .map_err(|err| Error::InvalidInput(format!("cannot build the request URL: {err}")))
+    }
+}
+
+/// Appends `name=value&`, form-urlencoded as PHP's `http_build_query` does.
+fn push_pair(url: &mut String, name: &str, value: &str) {
+    url.extend(form_urlencoded::byte_serialize(name.as_bytes()));
+    url.push('=');
+    url.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    url.push('&');
+}
+
+fn validate_base_url(base_url: &str) -> Result<String, Error> {
+    let invalid = |why: &str| Error::InvalidInput(format!("base URL {base_url:?}: {why}"));
+    let uri: http::Uri = base_url.parse().map_err(|_| invalid("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(invalid("the scheme must be http or https")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("it has no host"));
+    }
+    if uri.query().is_some() || base_url.contains('#') {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    Ok(base_url.trim_end_matches('/').to_owned())
+}
+
+/// What every clone of a client shares: the clock offset learnt from the
+/// server and the rate-limit pacer. Transports keep one behind an `Arc`.
+#[derive(Debug)]
+pub struct ClientState {
+    clock_offset_ms: AtomicI64,
+    pacer: Option<Mutex<Pacer>>,
+}
+
+impl ClientState {
+    /// Fresh state for a client with this configuration.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            clock_offset_ms: AtomicI64::new(0),
+            pacer: config
+                .rate_limit()
+                .map(|limit| Mutex::new(Pacer::new(limit))),
+        }
+    }
+
+    /// The server's clock minus ours, in milliseconds, as last measured.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Stores a newly measured clock offset for later calls.
+    pub fn set_clock_offset_ms(&self, offset: i64) {
+        self.clock_offset_ms.store(offset, Ordering::Relaxed);
+    }
+
+    /// Books one request with the rate limiter at `now` (a monotonic time the
+    /// transport measures from a fixed start) and returns how long to wait
+    /// before sending it: zero when there is no limit.
+    pub fn pace(&self, now: Duration) -> Duration {
+        match &self.pacer {
+            // A poisoned lock only means another thread panicked mid-update of
+            // two plain numbers; the pacer is still usable.
+            Some(pacer) => pacer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .reserve(now),
+            None => Duration::ZERO,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RawCall, SecretKey, SignedParams, sign};
+
+    fn config() -> Config {
+        Config::new(Credentials::new("u1", "tIQp4ATe9Z").unwrap())
+    }
+
+    #[test]
+    fn base_urls() {
+        for good in [
+            "http://127.0.0.1:1234",
+            "https://proxy.example/polyv/",
+            "http://[::1]:80",
+        ] {
+            assert!(config().with_base_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:80",
+            "http://x/?a=1",
+            "http://x/#f",
+            "",
+            "http://",
+        ] {
+            assert!(config().with_base_url(bad).is_err(), "{bad}");
+        }
+        let c = config()
+            .with_base_url("https://proxy.example/polyv/")
+            .unwrap();
+        let req = c.prepare(&RawCall::get("/v2/x").unwrap(), 1).unwrap();
+        assert!(
+            req.uri()
+                .to_string()
+                .starts_with("https://proxy.example/polyv/v2/x?ptime=1&sign=")
+        );
+    }
+
+    #[test]
+    fn raw_call_vector_and_encoding() {
+        let call = RawCall::get("/v2/video/{userid}/x")
+            .unwrap()
+            .param("vid", "382839019131be68715e9455f8d0971a_3")
+            .param("format", "json")
+            .param("empty", "");
+        let req = config().prepare(&call, 1_492_591_990_000).unwrap();
+        assert_eq!(
+            req.uri().to_string(),
+            "https://api.polyv.net/v2/video/u1/x?vid=382839019131be68715e9455f8d0971a_3&format=json&ptime=1492591990000&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E"
+        );
+        let tricky = RawCall::get("/p")
+            .unwrap()
+            .param("email", "a+b c&d=e#f@x.com");
+        let req = config().prepare(&tricky, 1).unwrap();
+        assert!(
+            req.uri()
+                .query()
+                .unwrap()
+                .starts_with("email=a%2Bb+c%26d%3De%23f%40x.com&")
+        );
+    }
+
+    #[test]
+    fn signed_subset_and_reserved_names() {
+        let only = RawCall::get("/p")
+            .unwrap()
+            .param("vid", "v")
+            .param("extra", "not signed")
+            .signed(SignedParams::Only(&["vid"]));
+        let req = config().prepare(&only, 5).unwrap();
+        let expected = sign(
+            [("vid", "v"), ("ptime", "5")],
+            &SecretKey::new("tIQp4ATe9Z"),
+        );
+        assert!(
+            req.uri()
+                .query()
+                .unwrap()
+                .ends_with(&format!("sign={expected}"))
+        );
+        for reserved in ["sign", "ptime"] {
+            let call = RawCall::get("/p").unwrap().param(reserved, "1");
+            assert!(matches!(
+                config().prepare(&call, 1),
+                Err(Error::InvalidInput(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn state_shares_offset_and_paces() {
+        let limited = Config::new(Credentials::new("u", "k").unwrap()).with_rate_limit(Some(
+            RateLimit::new(10, Duration::from_secs(1)).with_burst(1),
+        ));
+        let state = ClientState::new(&limited);
+        assert_eq!(state.pace(Duration::ZERO), Duration::ZERO);
+        assert_eq!(state.pace(Duration::ZERO), Duration::from_millis(100));
+        state.set_clock_offset_ms(-5);
+        assert_eq!(state.clock_offset_ms(), -5);
+        let free = ClientState::new(&limited.with_rate_limit(None));
+        for _ in 0..1000 {
+            assert_eq!(free.pace(Duration::ZERO), Duration::ZERO);
+        }
+    }
+
+    #[test]
+    fn user_agent_is_sent() {
+        let req = config().prepare(&RawCall::get("/p").unwrap(), 1).unwrap();
+        assert_eq!(req.headers()["user-agent"], DEFAULT_USER_AGENT);
+        assert!(DEFAULT_USER_AGENT.starts_with("polyv-rs/"));
+    }
+}
