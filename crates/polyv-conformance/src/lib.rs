@@ -1,0 +1,644 @@
+//! The behaviour table every polyv-rs transport must pass.
+//!
+//! Each case starts a [`polyv_mock::MockServer`] on loopback, drives a client
+//! through a [`Subject`] adapter, and checks both what the client returned and
+//! what the mock saw on the wire (its request log). The table is written once;
+//! each transport crate runs it with one line:
+//!
+//! ```ignore
+//! polyv_conformance::conformance_tests!(MyAdapter);
+//! ```
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use polyv_core::{
+    Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall, RetryPolicy,
+    TransportErrorKind, Video,
+};
+use polyv_mock::{
+    DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS, DEMO_USER_ID, Dataset,
+    Fault, FaultRule, LoggedRequest, MockBuilder, MockServer,
+};
+
+/// A client under test, as the table sees it. Async clients block on a
+/// current-thread runtime inside the adapter, so everything they log is
+/// emitted on the test's thread.
+pub trait Subject: Sized {
+    /// Builds the client.
+    fn connect(config: Config) -> Result<Self, Error>;
+    /// One page.
+    fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error>;
+    /// Every item the client's page walker yields, until it ends.
+    fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>>;
+    /// The raw escape hatch.
+    fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error>;
+    /// The client's `Debug` output.
+    fn debug(&self) -> String;
+}
+
+/// Expands to one `#[test]` per case of the table for the given adapter type.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($subject:ty) => {
+        $crate::conformance_tests!(@cases $subject;
+            documented_errors_are_typed,
+            documented_400s_are_not_retried,
+            query_failed_is_retried_then_reported,
+            retries_are_signed_afresh,
+            timeout_is_retried_then_reported,
+            too_many_requests_honours_retry_after,
+            bad_gateway_is_retried_then_reported,
+            truncated_json_is_retried,
+            dropped_connection_is_retried,
+            clock_ahead_is_corrected,
+            clock_behind_is_corrected,
+            pagination_boundaries,
+            pagination_follows_the_response_page_size,
+            pagination_survives_a_transient_fault,
+            pagination_reports_a_failed_page,
+            email_with_plus,
+            user_id_with_slash_is_refused_before_any_request,
+            secret_absent_from_debug_and_trace_logs,
+            raw_escape_hatch,
+            body_limit,
+            client_side_rate_limit
+        );
+    };
+    (@cases $subject:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::cases::$case::<$subject>();
+            }
+        )*
+    };
+}
+
+/// A configuration for the demo account against this mock: fast retries,
+/// short timeouts, no client-side rate limit (each case opts in).
+pub fn demo_config(server: &MockServer) -> Config {
+    config_for(server, DEMO_USER_ID, DEMO_SECRET_KEY)
+}
+
+fn config_for(server: &MockServer, user: &str, secret: &str) -> Config {
+    Config::new(Credentials::new(user, secret).unwrap_or_else(|e| panic!("credentials: {e}")))
+        .with_base_url(&server.base_url())
+        .unwrap_or_else(|e| panic!("base url: {e}"))
+        .with_timeout(Duration::from_secs(5))
+        .with_connect_timeout(Duration::from_secs(2))
+        .with_rate_limit(None)
+        .with_retry(
+            RetryPolicy::default()
+                .with_retries(3)
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(50)),
+        )
+}
+
+fn start(builder: MockBuilder) -> MockServer {
+    builder
+        .start()
+        .unwrap_or_else(|e| panic!("mock server: {e}"))
+}
+
+fn connect<S: Subject>(config: Config) -> S {
+    S::connect(config).unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// The demo account with `n` videos from one sub-account, ptime strictly increasing.
+fn dataset_with(n: usize) -> Dataset {
+    let mut ds = Dataset::empty_demo();
+    ds.add_videos(DEMO_USER_ID, DEMO_SUB_ACCOUNTS[0], DEMO_ROOT_CATAID, n);
+    ds
+}
+
+fn vids_in_ptime_order(ds: &Dataset) -> Vec<String> {
+    let mut videos: Vec<_> = ds.videos.iter().collect();
+    videos.sort_by(|a, b| a.ptime.cmp(&b.ptime).then(a.vid.cmp(&b.vid)));
+    videos.into_iter().map(|v| v.vid.clone()).collect()
+}
+
+fn ptime_asc() -> GetByUploader {
+    GetByUploader::builder()
+        .order(Order::PtimeAsc)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn api_requests(server: &MockServer) -> Vec<LoggedRequest> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/get-by-uploader"))
+        .collect()
+}
+
+/// The cases. Each panics with a message naming what failed.
+pub mod cases {
+    use super::*;
+
+    /// Every documented refusal comes back as its typed variant.
+    pub fn documented_errors_are_typed<S: Subject>() {
+        let server = start(MockServer::builder().videos(50));
+        let ok = |r: Result<Page<Video>, Error>| r.unwrap_or_else(|e| panic!("{e}"));
+        let client: S = connect(demo_config(&server));
+        ok(client.get_by_uploader(&GetByUploader::new()));
+
+        let stranger: S = connect(config_for(&server, "nobody00", DEMO_SECRET_KEY));
+        let err = stranger.get_by_uploader(&GetByUploader::new()).unwrap_err();
+        assert!(matches!(err, Error::UserNotFound), "{err:?}");
+
+        let wrong_key: S = connect(config_for(&server, DEMO_USER_ID, "not-the-key"));
+        let err = wrong_key
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_err();
+        assert!(matches!(err, Error::SignNotRight), "{err:?}");
+
+        let q = GetByUploader::builder()
+            .category(424_242)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = client.get_by_uploader(&q).unwrap_err();
+        assert!(matches!(err, Error::CategoryNotFound), "{err:?}");
+
+        let q = GetByUploader::builder()
+            .email("nobody@example.com")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = client.get_by_uploader(&q).unwrap_err();
+        assert!(matches!(err, Error::ChildUserNotFound), "{err:?}");
+
+        for (offset, expect_too_old) in [(600_000, true), (-600_000, false)] {
+            let skewed = start(MockServer::builder().videos(5).clock_offset_ms(offset));
+            let client: S = connect(demo_config(&skewed).with_clock_skew_correction(false));
+            let err = client.get_by_uploader(&GetByUploader::new()).unwrap_err();
+            if expect_too_old {
+                assert!(matches!(err, Error::PtimeTooOld), "{err:?}");
+            } else {
+                assert!(matches!(err, Error::PtimeIllegal), "{err:?}");
+            }
+            assert_eq!(
+                api_requests(&skewed).len(),
+                1,
+                "ptime errors without correction are final"
+            );
+        }
+    }
+
+    /// The documented 400s return at once: one request each.
+    pub fn documented_400s_are_not_retried<S: Subject>() {
+        let server = start(MockServer::builder().videos(5));
+        let wrong_key: S = connect(config_for(&server, DEMO_USER_ID, "not-the-key"));
+        assert!(wrong_key.get_by_uploader(&GetByUploader::new()).is_err());
+        assert_eq!(api_requests(&server).len(), 1);
+    }
+
+    /// `query failed.` is retried up to the policy's limit, then reported.
+    pub fn query_failed_is_retried_then_reported<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::on_requests(Fault::QueryFailed, [1])),
+        );
+        let client: S = connect(demo_config(&server));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let log = api_requests(&server);
+        assert_eq!(log.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 200]);
+
+        let failing = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::always(Fault::QueryFailed)),
+        );
+        let client: S = connect(demo_config(&failing));
+        let err = client.get_by_uploader(&GetByUploader::new()).unwrap_err();
+        assert!(matches!(err, Error::QueryFailed), "{err:?}");
+        assert_eq!(api_requests(&failing).len(), 4, "1 attempt + 3 retries");
+    }
+
+    /// Every attempt carries a fresh `ptime` and `sign`.
+    pub fn retries_are_signed_afresh<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::on_requests(Fault::QueryFailed, [1, 2, 3])),
+        );
+        let client: S = connect(demo_config(&server));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let log = api_requests(&server);
+        assert_eq!(log.len(), 4);
+        let ptimes: HashSet<_> = log
+            .iter()
+            .map(|r| r.param("ptime").map(str::to_owned))
+            .collect();
+        let signs: HashSet<_> = log
+            .iter()
+            .map(|r| r.param("sign").map(str::to_owned))
+            .collect();
+        assert_eq!(ptimes.len(), 4, "ptimes: {ptimes:?}");
+        assert_eq!(signs.len(), 4);
+    }
+
+    /// An attempt slower than the timeout is abandoned and retried; if every
+    /// attempt is, a timeout error comes back.
+    pub fn timeout_is_retried_then_reported<S: Subject>() {
+        let slow = Fault::Latency(Duration::from_millis(1500));
+        let server = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::on_requests(slow.clone(), [1])),
+        );
+        let client: S = connect(demo_config(&server).with_timeout(Duration::from_millis(400)));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api_requests(&server).len(), 2);
+
+        let always = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::always(slow)),
+        );
+        let client: S = connect(
+            demo_config(&always)
+                .with_timeout(Duration::from_millis(300))
+                .with_retry(
+                    RetryPolicy::default()
+                        .with_retries(1)
+                        .with_backoff(Duration::ZERO, Duration::ZERO),
+                ),
+        );
+        let err = client.get_by_uploader(&GetByUploader::new()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// HTTP 429 is retried no sooner than its `Retry-After`.
+    pub fn too_many_requests_honours_retry_after<S: Subject>() {
+        let fault = Fault::TooManyRequests {
+            retry_after_secs: 1,
+        };
+        let server = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::on_requests(fault, [1])),
+        );
+        let client: S = connect(demo_config(&server));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let log = api_requests(&server);
+        assert_eq!(log.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
+        let waited = log[1].server_time_ms - log[0].server_time_ms;
+        assert!(
+            waited >= 950,
+            "retried after {waited} ms, before Retry-After: 1"
+        );
+    }
+
+    /// A proxy's HTML 502 is retried; if it persists, the status and an
+    /// excerpt of the page come back.
+    pub fn bad_gateway_is_retried_then_reported<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::on_requests(Fault::BadGateway, [1])),
+        );
+        let client: S = connect(demo_config(&server));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let always = start(
+            MockServer::builder()
+                .videos(5)
+                .fault(FaultRule::always(Fault::BadGateway)),
+        );
+        let client: S = connect(demo_config(&always));
+        match client.get_by_uploader(&GetByUploader::new()).unwrap_err() {
+            Error::Http {
+                status: 502,
+                excerpt,
+                ..
+            } => assert!(!excerpt.is_empty()),
+            other => panic!("expected HTTP 502, got {other:?}"),
+        }
+        assert_eq!(api_requests(&always).len(), 4);
+    }
+
+    /// A JSON body cut short is retried.
+    pub fn truncated_json_is_retried<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(30)
+                .fault(FaultRule::on_requests(Fault::TruncatedJson, [1])),
+        );
+        let client: S = connect(demo_config(&server));
+        let page = client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!page.items.is_empty());
+        assert_eq!(api_requests(&server).len(), 2);
+    }
+
+    /// A connection dropped mid-body is retried; if it keeps dropping, a
+    /// retryable error comes back.
+    pub fn dropped_connection_is_retried<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(30)
+                .fault(FaultRule::on_requests(Fault::DropConnection, [1])),
+        );
+        let client: S = connect(demo_config(&server));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api_requests(&server).len(), 2);
+
+        let always = start(
+            MockServer::builder()
+                .videos(30)
+                .fault(FaultRule::always(Fault::DropConnection)),
+        );
+        let client: S = connect(demo_config(&always));
+        let err = client.get_by_uploader(&GetByUploader::new()).unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(
+            matches!(err, Error::Transport { .. } | Error::Truncated { .. }),
+            "{err:?}"
+        );
+    }
+
+    fn skew_is_corrected<S: Subject>(offset_ms: i64) {
+        let server = start(MockServer::builder().videos(5).clock_offset_ms(offset_ms));
+        let client: S = connect(demo_config(&server));
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let first = api_requests(&server);
+        assert_eq!(first.len(), 2, "one refused attempt, one corrected");
+        assert_eq!(first[0].status, 400);
+        assert_eq!(first[1].status, 200);
+        // The offset is kept: the next call succeeds at once.
+        server.clear_requests();
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api_requests(&server).len(), 1);
+    }
+
+    /// A server 10 minutes ahead of us (we look too old).
+    pub fn clock_ahead_is_corrected<S: Subject>() {
+        skew_is_corrected::<S>(600_000);
+    }
+
+    /// A server 10 minutes behind us (we look illegally early).
+    pub fn clock_behind_is_corrected<S: Subject>() {
+        skew_is_corrected::<S>(-600_000);
+    }
+
+    fn walk_ok<S: Subject>(client: &S, query: &GetByUploader) -> Vec<String> {
+        client
+            .walk(query)
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| panic!("walk failed: {e}")).vid)
+            .collect()
+    }
+
+    /// 0, 1, 20, 21 and 1000 items: exact order, no duplicates, no extra requests.
+    pub fn pagination_boundaries<S: Subject>() {
+        for n in [0usize, 1, 20, 21, 1000] {
+            let ds = dataset_with(n);
+            let expected = vids_in_ptime_order(&ds);
+            let server = start(MockServer::builder().dataset(ds));
+            let client: S = connect(demo_config(&server));
+            let got = walk_ok(&client, &ptime_asc());
+            assert_eq!(got, expected, "{n} items");
+            let pages = n.div_ceil(20).max(1);
+            assert_eq!(api_requests(&server).len(), pages, "{n} items: requests");
+        }
+    }
+
+    /// Pages follow the response's `pageSize`, even when the server ignores the request's.
+    pub fn pagination_follows_the_response_page_size<S: Subject>() {
+        let ds = dataset_with(45);
+        let expected = vids_in_ptime_order(&ds);
+        let server = start(
+            MockServer::builder()
+                .dataset(ds.clone())
+                .ignore_page_size(true),
+        );
+        let client: S = connect(demo_config(&server));
+        let q = GetByUploader::builder()
+            .order(Order::PtimeAsc)
+            .page_size(100)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(walk_ok(&client, &q), expected);
+        assert_eq!(api_requests(&server).len(), 3);
+
+        let honours = start(MockServer::builder().dataset(ds));
+        let client: S = connect(demo_config(&honours));
+        assert_eq!(walk_ok(&client, &q), expected);
+        assert_eq!(api_requests(&honours).len(), 1);
+    }
+
+    /// A transient fault mid-walk neither skips nor repeats a page.
+    pub fn pagination_survives_a_transient_fault<S: Subject>() {
+        let ds = dataset_with(100);
+        let expected = vids_in_ptime_order(&ds);
+        let server = start(
+            MockServer::builder()
+                .dataset(ds)
+                .fault(FaultRule::on_requests(Fault::QueryFailed, [3]))
+                .fault(FaultRule::on_requests(Fault::DropConnection, [5])),
+        );
+        let client: S = connect(demo_config(&server));
+        assert_eq!(walk_ok(&client, &ptime_asc()), expected);
+    }
+
+    /// A page that keeps failing is reported, and the walk ends there.
+    pub fn pagination_reports_a_failed_page<S: Subject>() {
+        let ds = dataset_with(60);
+        let expected = vids_in_ptime_order(&ds);
+        let server = start(
+            MockServer::builder()
+                .dataset(ds)
+                .fault(FaultRule::on_requests(Fault::QueryFailed, 2..=20)),
+        );
+        let client: S = connect(demo_config(&server));
+        let results = client.walk(&ptime_asc());
+        let (oks, errs): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+        let vids: Vec<String> = oks
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|v| v.vid)
+            .collect();
+        assert_eq!(vids, expected[..20], "only page 1 is yielded");
+        assert_eq!(errs.len(), 1, "exactly one error, then the walk ends");
+        assert!(matches!(errs[0], Err(Error::QueryFailed)), "{:?}", errs[0]);
+    }
+
+    /// An e-mail with `+` travels encoded and finds its sub-account.
+    pub fn email_with_plus<S: Subject>() {
+        let mut ds = Dataset::empty_demo();
+        ds.add_videos(DEMO_USER_ID, DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, 5);
+        ds.add_videos(DEMO_USER_ID, DEMO_SUB_ACCOUNTS[0], DEMO_ROOT_CATAID, 3);
+        let server = start(MockServer::builder().dataset(ds));
+        let client: S = connect(demo_config(&server));
+        let q = GetByUploader::builder()
+            .email(DEMO_PLUS_EMAIL)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let page = client.get_by_uploader(&q).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(page.total_items, 5);
+        assert!(
+            page.items
+                .iter()
+                .all(|v| v.uploader_email == DEMO_PLUS_EMAIL)
+        );
+        assert_eq!(
+            api_requests(&server)[0].param("email"),
+            Some(DEMO_PLUS_EMAIL)
+        );
+    }
+
+    /// A user id that would change the path is refused before any request.
+    pub fn user_id_with_slash_is_refused_before_any_request<S: Subject>() {
+        let server = start(MockServer::builder().videos(5));
+        for bad in ["demo/../x", "a?b", "a b"] {
+            let err = Credentials::new(bad, DEMO_SECRET_KEY).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        }
+        let raw =
+            RawCall::get("/v2/video/{userid}/get-by-uploader").unwrap_or_else(|e| panic!("{e}"));
+        let client: S = connect(demo_config(&server));
+        let err = client.raw(&raw.param("sign", "forged")).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        assert!(server.requests().is_empty(), "nothing may reach the server");
+    }
+
+    /// Neither `Debug` nor trace-level logs show the secret or a full sign.
+    pub fn secret_absent_from_debug_and_trace_logs<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(30)
+                .fault(FaultRule::on_requests(Fault::QueryFailed, [1])),
+        );
+        let client: S = connect(demo_config(&server));
+        let debug = client.debug();
+        assert!(
+            !debug.contains(DEMO_SECRET_KEY),
+            "Debug shows the secret: {debug}"
+        );
+
+        let logs = capture_logs(|| {
+            client
+                .get_by_uploader(&GetByUploader::new())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let wrong: S = connect(config_for(&server, DEMO_USER_ID, "not-the-key"));
+            let _ = wrong.get_by_uploader(&GetByUploader::new());
+        });
+        assert!(!logs.is_empty(), "the client logged nothing at trace level");
+        assert!(
+            logs.contains("attempt"),
+            "no per-attempt event in the logs:\n{logs}"
+        );
+        assert!(!logs.contains(DEMO_SECRET_KEY), "the secret is in the logs");
+        assert!(!logs.contains("not-the-key"), "a secret is in the logs");
+        for request in api_requests(&server) {
+            if let Some(sign) = request.param("sign") {
+                assert!(!logs.contains(sign), "a full sign is in the logs");
+            }
+        }
+    }
+
+    /// Any path and parameters, signed, with `data` as JSON.
+    pub fn raw_escape_hatch<S: Subject>() {
+        let server = start(MockServer::builder().videos(50));
+        let client: S = connect(demo_config(&server));
+        let call = RawCall::get("/v2/video/{userid}/get-by-uploader")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .param("pageSize", "5")
+            .param("page", "2");
+        let data = client.raw(&call).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(data["pageNumber"], 2);
+        assert_eq!(data["contents"].as_array().map(Vec::len), Some(5));
+    }
+
+    /// A body over the limit is refused, not buffered.
+    pub fn body_limit<S: Subject>() {
+        let server = start(MockServer::builder().dataset(dataset_with(1000)));
+        let client: S = connect(demo_config(&server).with_max_body_bytes(4096));
+        let q = GetByUploader::builder()
+            .page_size(1000)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = client.get_by_uploader(&q).unwrap_err();
+        assert!(
+            matches!(err, Error::BodyTooLarge { limit: 4096 }),
+            "{err:?}"
+        );
+    }
+
+    /// The client paces itself to its configured rate.
+    pub fn client_side_rate_limit<S: Subject>() {
+        let server = start(MockServer::builder().videos(5));
+        let limit = RateLimit::new(20, Duration::from_secs(1)).with_burst(1);
+        let client: S = connect(demo_config(&server).with_rate_limit(Some(limit)));
+        for _ in 0..6 {
+            client
+                .get_by_uploader(&GetByUploader::new())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let log = api_requests(&server);
+        let span = log[5].server_time_ms - log[0].server_time_ms;
+        assert!(span >= 240, "6 requests at 20/s took only {span} ms");
+    }
+}
+
+/// Runs `f` with a trace-level subscriber on this thread and returns what it logged.
+pub fn capture_logs(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = buffer
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
