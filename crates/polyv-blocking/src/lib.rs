@@ -1,1 +1,332 @@
-//! placeholder
+//! # polyv-blocking
+//!
+//! A blocking client for the Polyv (保利威) video cloud API, on [`ureq`] with
+//! rustls. Every decision (signing, retries, clock-skew correction, pacing,
+//! pagination, parsing) is made by [`polyv_core`]; this crate only sends the
+//! requests, reads the clocks and sleeps. It does not depend on any async
+//! runtime.
+//!
+//! ```no_run
+//! use polyv_blocking::{Client, Config, Credentials, GetByUploader, Order};
+//!
+//! let client = Client::new(Config::new(Credentials::new("b0f7041324", "tIQp4ATe9Z")?))?;
+//! let query = GetByUploader::builder().order(Order::PtimeDesc).page_size(100).build()?;
+//!
+//! // One page...
+//! let page = client.get_by_uploader(&query)?;
+//! println!("{} videos in all", page.total_items);
+//!
+//! // ...or every video, fetched lazily page by page.
+//! for video in client.videos(&query) {
+//!     let video = video?;
+//!     println!("{} {}", video.vid, video.title);
+//! }
+//! # Ok::<(), polyv_blocking::Error>(())
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod pages;
+mod transport;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use polyv_core::{Call, ClientState, Endpoint, Next, Paged, Paginator, Response, unix_ms};
+
+pub use pages::{Pages, Videos};
+pub use polyv_core::{
+    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
+    RetryPolicy, TransportErrorKind, Video, VideoStatus,
+};
+
+/// A blocking Polyv client.
+///
+/// Cheap to clone: clones share the HTTP connection pool (connections are
+/// kept alive and reused), the clock offset learnt from the server and the
+/// rate limiter. It is `Send + Sync`, so one client can serve many threads.
+/// Its `Debug` output never shows the secret key.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    agent: ureq::Agent,
+    state: ClientState,
+    /// The zero of the monotonic clock the pacer runs on.
+    start: Instant,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `Config`'s Debug redacts the secret key; the agent says nothing useful.
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds a client, and its HTTP agent, from `config`: its connect and
+    /// per-attempt timeouts and user agent, redirects never followed, TLS by
+    /// rustls with the webpki roots.
+    ///
+    /// Fails with [`Error::InvalidInput`] when the user agent cannot be an
+    /// HTTP header value.
+    ///
+    /// ```
+    /// use polyv_blocking::{Client, Config, Credentials};
+    ///
+    /// let client = Client::new(Config::new(Credentials::new("u1", "secret")?))?;
+    /// assert_eq!(client.config().base_url(), "https://api.polyv.net");
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn new(config: Config) -> Result<Self, Error> {
+        check_user_agent(&config)?;
+        let agent = transport::agent(&config);
+        Ok(Self::with_agent(config, agent))
+    }
+
+    /// A client with the credentials from `POLYV_USER_ID` and
+    /// `POLYV_SECRET_KEY` and the default settings ([`Config::from_env`]).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::new(Config::from_env()?)
+    }
+
+    /// A client that sends through a caller-supplied [`ureq::Agent`] (a
+    /// proxy, custom TLS roots...).
+    ///
+    /// Whatever the agent's own settings, every request is sent with
+    /// redirects off, HTTP error statuses returned as responses (their bodies
+    /// carry Polyv's error) and the config's per-attempt timeout. The agent's
+    /// connect timeout and user agent apply as the agent has them, though the
+    /// request's `User-Agent` header is the config's.
+    ///
+    /// ```
+    /// use polyv_blocking::{Client, Config, Credentials};
+    ///
+    /// let agent = ureq::Agent::config_builder().no_delay(true).build().new_agent();
+    /// let client = Client::with_agent(Config::new(Credentials::new("u1", "secret")?), agent);
+    /// # let _ = client;
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn with_agent(config: Config, agent: ureq::Agent) -> Self {
+        let state = ClientState::new(&config);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                agent,
+                state,
+                start: Instant::now(),
+            }),
+        }
+    }
+
+    /// The client's configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Calls any endpoint: signs, sends, retries what is worth retrying
+    /// (freshly signed every time), corrects the clock once on a `ptime`
+    /// error, and returns the endpoint's `data`.
+    ///
+    /// ```no_run
+    /// use polyv_blocking::{Client, GetByUploader};
+    ///
+    /// let client = Client::from_env()?;
+    /// let page = client.call(&GetByUploader::new())?;
+    /// println!("{} videos", page.total_items);
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn call<E: Endpoint + ?Sized>(&self, endpoint: &E) -> Result<E::Data, Error> {
+        self.call_page(endpoint, None)
+    }
+
+    /// One page of the videos the sub-accounts uploaded.
+    ///
+    /// ```no_run
+    /// use polyv_blocking::{Client, GetByUploader};
+    ///
+    /// let client = Client::from_env()?;
+    /// let page = client.get_by_uploader(&GetByUploader::builder().page(2).build()?)?;
+    /// for video in &page.items {
+    ///     println!("{} {:?}", video.vid, video.status);
+    /// }
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
+        self.call_page(query, Some(query.page()))
+    }
+
+    /// Calls an endpoint this SDK does not type yet and returns its `data`
+    /// as JSON.
+    ///
+    /// ```no_run
+    /// use polyv_blocking::{Client, RawCall};
+    ///
+    /// let client = Client::from_env()?;
+    /// let data = client.raw(&RawCall::get("/v2/video/{userid}/get-by-uploader")?.param("page", "1"))?;
+    /// println!("{data}");
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
+        self.call(call)
+    }
+
+    /// Every video the query matches, from its page on, fetched lazily one
+    /// page at a time. The iterator ends after yielding an error.
+    ///
+    /// ```no_run
+    /// use polyv_blocking::{Client, GetByUploader};
+    ///
+    /// let client = Client::from_env()?;
+    /// let mut videos = client.videos(&GetByUploader::builder().page_size(1000).build()?);
+    /// while let Some(video) = videos.next() {
+    ///     let video = video?;
+    ///     eprintln!("page {}/{:?}: {}", videos.pages_done(), videos.last_page(), video.vid);
+    /// }
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn videos(&self, query: &GetByUploader) -> Videos {
+        Videos::new(self.pages(query))
+    }
+
+    /// Every page the query matches, from its page on, fetched lazily. The
+    /// iterator ends after yielding an error.
+    ///
+    /// ```no_run
+    /// use polyv_blocking::{Client, GetByUploader};
+    ///
+    /// let client = Client::from_env()?;
+    /// for page in client.pages(&GetByUploader::new()) {
+    ///     let page = page?;
+    ///     println!("page {} holds {} videos", page.page_number, page.items.len());
+    /// }
+    /// # Ok::<(), polyv_blocking::Error>(())
+    /// ```
+    pub fn pages(&self, query: &GetByUploader) -> Pages {
+        self.paginate(query.clone())
+    }
+
+    /// Every page of any paged endpoint, fetched lazily, like
+    /// [`pages`](Self::pages).
+    pub fn paginate<E: Paged>(&self, query: E) -> Pages<E> {
+        Pages::new(self.clone(), Paginator::new(query))
+    }
+
+    /// The retry loop: the one place requests are sent.
+    fn call_page<E: Endpoint + ?Sized>(
+        &self,
+        endpoint: &E,
+        page: Option<u32>,
+    ) -> Result<E::Data, Error> {
+        let inner = &*self.inner;
+        let config = &inner.config;
+        let method = endpoint.method();
+        let path = endpoint.path(config.credentials().user_id());
+        let span = tracing::debug_span!("polyv.call", method = %method, path = %path, page);
+        let _entered = span.enter();
+
+        let mut call = Call::new(config, endpoint, inner.state.clock_offset_ms());
+        loop {
+            let wait = inner.state.pace(inner.start.elapsed());
+            if !wait.is_zero() {
+                tracing::trace!(wait_ms = millis(wait), "rate limit: waiting");
+                std::thread::sleep(wait);
+            }
+            let request = call.request(unix_ms(SystemTime::now()))?;
+            let attempt = call.attempts();
+            let sent = Instant::now();
+            let next = match transport::send(
+                &inner.agent,
+                request,
+                config.timeout(),
+                config.max_body_bytes(),
+            ) {
+                Ok(received) => {
+                    tracing::debug!(
+                        attempt,
+                        status = received.status,
+                        latency_ms = millis(sent.elapsed()),
+                        bytes = received.body.len(),
+                        "response"
+                    );
+                    call.on_response(
+                        Response {
+                            status: received.status,
+                            date: received.date.as_deref(),
+                            retry_after: received.retry_after.as_deref(),
+                            body: &received.body,
+                            received_at_ms: unix_ms(SystemTime::now()),
+                        },
+                        fastrand::f64(),
+                    )
+                }
+                Err(error) => {
+                    tracing::debug!(
+                        attempt,
+                        latency_ms = millis(sent.elapsed()),
+                        error = %error,
+                        "transport error"
+                    );
+                    call.on_transport_error(error, fastrand::f64())
+                }
+            };
+            match next {
+                Next::Retry(delay) => {
+                    tracing::debug!(attempt, delay_ms = millis(delay), "retrying");
+                    std::thread::sleep(delay);
+                }
+                Next::Done(result) => {
+                    inner.state.set_clock_offset_ms(call.clock_offset_ms());
+                    if let Err(error) = &result {
+                        tracing::debug!(attempts = call.attempts(), error = %error, "call failed");
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn check_user_agent(config: &Config) -> Result<(), Error> {
+    polyv_core::http::HeaderValue::from_str(config.user_agent())
+        .map(drop)
+        .map_err(|_| {
+            Error::InvalidInput(format!(
+                "the user agent {:?} is not a valid HTTP header value",
+                config.user_agent()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        fn assert_send<T: Send + 'static>() {}
+        assert_traits::<Client>();
+        assert_send::<Videos>();
+        assert_send::<Pages>();
+    }
+
+    #[test]
+    fn bad_user_agent_is_refused() {
+        let config = Config::new(Credentials::new("u", "k").unwrap()).with_user_agent("a\nb");
+        assert!(matches!(Client::new(config), Err(Error::InvalidInput(_))));
+    }
+}

@@ -176,9 +176,14 @@ fn not_polyv(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Error {
     }
 }
 
-/// A short, single-line, printable excerpt of a body.
+/// A short, single-line, printable excerpt of a body. Any `sign=` value in it
+/// is cut to 8 characters ([`redact_signed`](crate::redact_signed)): a proxy's
+/// error page often quotes the URL it was asked for, and an error must never
+/// carry a replayable signed URL.
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
+    let text = crate::redact_signed(&String::from_utf8_lossy(
+        &body[..body.len().min(EXCERPT_CHARS * 4)],
+    ));
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -227,6 +232,18 @@ mod tests {
   "firstImage": "http://img.videocc.net/uimage/b/b0f7041324/1/b0f7041324d864436f410f581444542a_b.jpg",
   "tag": "标签", "aacLink": null, "status": "61", "uploaderEmail": "test1@zzs.com", "ptime": 1540797491063 }
 ] } }"#;
+
+    #[test]
+    fn excerpts_redact_signed_urls() {
+        let body = b"<html>404: /v2/video/u1/get-by-uploader?ptime=1&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E not found</html>";
+        let err = parse_response::<Page<Video>>(404, None, body).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            !text.contains("50BF9B165630A8047EB1D17D95A469CC51FF754E"),
+            "{text}"
+        );
+        assert!(text.contains("sign=50BF9B16…"), "{text}");
+    }
 
     #[test]
     fn the_pages_example_parses() {

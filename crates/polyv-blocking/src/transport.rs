@@ -1,0 +1,167 @@
+//! The only part that touches a socket: send one signed request with ureq,
+//! read its body under the size cap, and map ureq's failures to the core's
+//! error type.
+
+use std::io;
+use std::time::Duration;
+
+use polyv_core::{Error, TransportErrorKind, http, redact_signed};
+
+/// What one attempt brought back, owned, ready for [`polyv_core::Response`].
+pub(crate) struct Received {
+    pub(crate) status: u16,
+    pub(crate) date: Option<String>,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Builds the agent for a [`polyv_core::Config`]: no redirects, 4xx/5xx as
+/// plain responses, the configured timeouts and user agent. TLS is rustls
+/// with ring and the webpki roots (ureq's `rustls` feature), certificate and
+/// host-name checks on.
+pub(crate) fn agent(config: &polyv_core::Config) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(config.connect_timeout()))
+        .timeout_global(Some(config.timeout()))
+        .user_agent(config.user_agent())
+        .build()
+        .new_agent()
+}
+
+/// Sends one request and reads the whole body (at most `max_body_bytes`).
+///
+/// The settings the client relies on are applied to the request itself, so
+/// they hold for a caller-supplied agent too.
+pub(crate) fn send(
+    agent: &ureq::Agent,
+    request: http::Request<()>,
+    timeout: Duration,
+    max_body_bytes: u64,
+) -> Result<Received, Error> {
+    let request = agent
+        .configure_request(request)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .build();
+    let response = agent.run(request).map_err(map_error)?;
+    let (parts, mut body) = response.into_parts();
+    // Refuse early when the server announces too much; otherwise the limit
+    // reader stops one byte past the cap.
+    if body
+        .content_length()
+        .is_some_and(|len| len > max_body_bytes)
+    {
+        return Err(Error::BodyTooLarge {
+            limit: max_body_bytes,
+        });
+    }
+    let bytes = body
+        .with_config()
+        .limit(max_body_bytes)
+        .read_to_vec()
+        .map_err(map_error)?;
+    let header = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Ok(Received {
+        status: parts.status.as_u16(),
+        date: header(http::header::DATE),
+        retry_after: header(http::header::RETRY_AFTER),
+        body: bytes,
+    })
+}
+
+/// Maps a ureq error to the core's error. Every message goes through
+/// [`redact_signed`], in case it quotes the signed URL.
+pub(crate) fn map_error(error: ureq::Error) -> Error {
+    let kind = match &error {
+        ureq::Error::BodyExceedsLimit(limit) => return Error::BodyTooLarge { limit: *limit },
+        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Tls(_)
+        | ureq::Error::Pem(_)
+        | ureq::Error::Rustls(_)
+        | ureq::Error::TlsRequired
+        | ureq::Error::ConnectProxyFailed(_) => TransportErrorKind::Connect,
+        ureq::Error::Io(io) => io_kind(io),
+        // A malformed or cut-off HTTP exchange: the connection misbehaved.
+        ureq::Error::Protocol(_) | ureq::Error::BodyStalled => TransportErrorKind::Io,
+        _ => TransportErrorKind::Other,
+    };
+    Error::Transport {
+        kind,
+        message: redact_signed(&error.to_string()),
+    }
+}
+
+fn io_kind(error: &io::Error) -> TransportErrorKind {
+    use io::ErrorKind as K;
+    match error.kind() {
+        K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
+        K::ConnectionRefused
+        | K::AddrNotAvailable
+        | K::AddrInUse
+        | K::NetworkUnreachable
+        | K::HostUnreachable
+        | K::NetworkDown
+        | K::NotFound => TransportErrorKind::Connect,
+        _ => TransportErrorKind::Io,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_kinds() {
+        let io = |k: io::ErrorKind| map_error(ureq::Error::Io(io::Error::from(k)));
+        assert!(matches!(
+            io(io::ErrorKind::ConnectionRefused),
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        ));
+        assert!(matches!(
+            io(io::ErrorKind::UnexpectedEof),
+            Error::Transport {
+                kind: TransportErrorKind::Io,
+                ..
+            }
+        ));
+        assert!(matches!(
+            io(io::ErrorKind::TimedOut),
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        ));
+        assert!(matches!(
+            map_error(ureq::Error::BodyExceedsLimit(7)),
+            Error::BodyTooLarge { limit: 7 }
+        ));
+        assert!(matches!(
+            map_error(ureq::Error::TooManyRedirects),
+            Error::Transport {
+                kind: TransportErrorKind::Other,
+                ..
+            }
+        ));
+        let bad = map_error(ureq::Error::BadUri(
+            "http://x/?ptime=1&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E".into(),
+        ));
+        assert!(
+            !bad.to_string()
+                .contains("50BF9B165630A8047EB1D17D95A469CC51FF754E")
+        );
+    }
+}
