@@ -22,7 +22,10 @@ pub(crate) struct UserIndex {
     pub(crate) account: usize,
     emails: HashMap<String, u32>,
     categories: HashMap<u64, u32>,
-    buckets: HashMap<(u32, CataKey, bool), u32>,
+    /// Ancestor chain (self first) of each category slot; index 0 unused.
+    chains: Vec<Vec<u32>>,
+    /// Dense table: bucket key -> list id (`u32::MAX`: no list yet).
+    buckets: Vec<u32>,
 }
 
 impl UserIndex {
@@ -31,6 +34,12 @@ impl UserIndex {
     }
     pub(crate) fn cata_slot(&self, cataid: u64) -> Option<u32> {
         self.categories.get(&cataid).copied()
+    }
+    fn n_cata_keys(&self) -> usize {
+        2 * (self.chains.len().max(1) - 1) + 2
+    }
+    fn bucket_pos(&self, email: u32, cata: CataKey, published: bool) -> usize {
+        (email as usize * self.n_cata_keys() + cata as usize) * 2 + usize::from(published)
     }
 }
 
@@ -48,8 +57,6 @@ static EMPTY: Lists = Lists {
 impl Index {
     pub(crate) fn build(ds: &Dataset) -> Index {
         let mut users: HashMap<String, UserIndex> = HashMap::new();
-        // Per user: category slot -> ancestor chain of slots (self first).
-        let mut chains: HashMap<String, Vec<Vec<u32>>> = HashMap::new();
         for (ai, acc) in ds.accounts.iter().enumerate() {
             if users.contains_key(&acc.user_id) {
                 continue; // duplicate account: the first wins
@@ -68,7 +75,7 @@ impl Index {
                 }
             }
             // Ancestor chains, guarding against cycles in hand-built data.
-            let mut user_chains = vec![Vec::new(); parents.len() + 1];
+            let mut chains = vec![Vec::new(); parents.len() + 1];
             for slot in 1..=parents.len() as u32 {
                 let mut chain = vec![slot];
                 let mut cur = slot;
@@ -81,20 +88,19 @@ impl Index {
                         _ => break,
                     }
                 }
-                if let Some(c) = user_chains.get_mut(slot as usize) {
+                if let Some(c) = chains.get_mut(slot as usize) {
                     *c = chain;
                 }
             }
-            chains.insert(acc.user_id.clone(), user_chains);
-            users.insert(
-                acc.user_id.clone(),
-                UserIndex {
-                    account: ai,
-                    emails,
-                    categories,
-                    buckets: HashMap::new(),
-                },
-            );
+            let mut u = UserIndex {
+                account: ai,
+                emails,
+                categories,
+                chains,
+                buckets: Vec::new(),
+            };
+            u.buckets = vec![u32::MAX; (u.emails.len() + 1) * u.n_cata_keys() * 2];
+            users.insert(acc.user_id.clone(), u);
         }
 
         // Bucket memberships of each video, flat.
@@ -102,7 +108,7 @@ impl Index {
         let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
         let mut members: Vec<u32> = Vec::with_capacity(n * 12);
         let mut n_lists: u32 = 0;
-        let mut keys: Vec<(u32, CataKey, bool)> = Vec::with_capacity(32);
+        let mut catas: Vec<CataKey> = Vec::with_capacity(16);
         for v in &ds.videos {
             starts.push(members.len() as u32);
             let Some(u) = users.get_mut(&v.user_id) else {
@@ -112,61 +118,58 @@ impl Index {
             let Some(es) = u.email_slot(&v.uploader_email) else {
                 continue;
             };
-            keys.clear();
-            let mut catas: Vec<CataKey> = vec![0];
+            catas.clear();
+            catas.push(0);
             if let Some(cs) = u.cata_slot(v.cataid) {
                 catas.push(2 * cs);
-                if let Some(chain) = chains.get(&v.user_id).and_then(|c| c.get(cs as usize)) {
+                if let Some(chain) = u.chains.get(cs as usize) {
                     catas.extend(chain.iter().map(|s| 2 * s + 1));
                 }
             }
             let published = v.is_published();
             for e in [0, es] {
                 for &c in &catas {
-                    keys.push((e, c, false));
-                    if published {
-                        keys.push((e, c, true));
+                    for p in [false, true] {
+                        if p && !published {
+                            continue;
+                        }
+                        let pos = u.bucket_pos(e, c, p);
+                        if let Some(slot) = u.buckets.get_mut(pos) {
+                            if *slot == u32::MAX {
+                                *slot = n_lists;
+                                n_lists += 1;
+                            }
+                            members.push(*slot);
+                        }
                     }
                 }
-            }
-            for k in &keys {
-                let id = *u.buckets.entry(*k).or_insert_with(|| {
-                    n_lists += 1;
-                    n_lists - 1
-                });
-                members.push(id);
             }
         }
         starts.push(members.len() as u32);
 
         let mut lists: Vec<Lists> = (0..n_lists).map(|_| Lists::default()).collect();
-        let mut order: Vec<u32> = (0..n as u32).collect();
         let vids = &ds.videos;
-        let key_of = |i: u32| vids.get(i as usize);
-        order.sort_by(|&a, &b| match (key_of(a), key_of(b)) {
-            (Some(x), Some(y)) => x
-                .ptime
-                .cmp(&y.ptime)
-                .then_with(|| x.vid.cmp(&y.vid))
-                .then(a.cmp(&b)),
-            _ => a.cmp(&b),
-        });
-        for &i in &order {
+        let mut by_ptime: Vec<(i64, &str, u32)> = vids
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.ptime, v.vid.as_str(), i as u32))
+            .collect();
+        by_ptime.sort_unstable();
+        for &(_, _, i) in &by_ptime {
             for m in members_of(&starts, &members, i) {
                 if let Some(l) = lists.get_mut(*m as usize) {
                     l.by_ptime.push(i);
                 }
             }
         }
-        order.sort_by(|&a, &b| match (key_of(a), key_of(b)) {
-            (Some(x), Some(y)) => x
-                .times
-                .cmp(&y.times)
-                .then_with(|| x.vid.cmp(&y.vid))
-                .then(a.cmp(&b)),
-            _ => a.cmp(&b),
-        });
-        for &i in &order {
+        drop(by_ptime);
+        let mut by_times: Vec<(u64, &str, u32)> = vids
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.times, v.vid.as_str(), i as u32))
+            .collect();
+        by_times.sort_unstable();
+        for &(_, _, i) in &by_times {
             for m in members_of(&starts, &members, i) {
                 if let Some(l) = lists.get_mut(*m as usize) {
                     l.by_times.push(i);
@@ -195,7 +198,7 @@ impl Index {
             Some((slot, true)) => 2 * slot + 1,
         };
         user.buckets
-            .get(&(email.unwrap_or(0), c, published))
+            .get(user.bucket_pos(email.unwrap_or(0), c, published))
             .and_then(|&id| self.lists.get(id as usize))
             .unwrap_or(&EMPTY)
     }

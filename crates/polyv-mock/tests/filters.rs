@@ -280,3 +280,42 @@ fn generated_data_is_realistic_and_deterministic() {
         );
     }
 }
+
+#[test]
+fn odd_hand_built_data_does_not_hang_or_panic() {
+    use polyv_mock::Category;
+    let mut ds = Dataset::empty_demo();
+    // A cycle 10 -> 11 -> 10, a duplicate id, a dangling parent.
+    for (id, parent) in [
+        (10u64, Some(11u64)),
+        (11, Some(10)),
+        (10, None),
+        (12, Some(999)),
+    ] {
+        ds.categories.push(Category {
+            id,
+            parent,
+            user_id: USER.into(),
+            name: "x".into(),
+        });
+    }
+    ds.add_videos(USER, "test1@zzs.com", 10, 2);
+    ds.add_videos(USER, "test1@zzs.com", 11, 3);
+    ds.add_videos(USER, "test1@zzs.com", 777, 4); // category that does not exist
+    ds.accounts.push(ds.accounts[0].clone()); // duplicate account
+    let s = MockServer::builder().dataset(ds).start().unwrap();
+    assert_eq!(fetch_all(s.addr(), &[], 20).1, 9);
+    assert_eq!(fetch_all(s.addr(), &[("cataid", "10")], 20).1, 2);
+    assert_eq!(
+        fetch_all(s.addr(), &[("cataid", "10"), ("containSubCata", "1")], 20).1,
+        5
+    );
+    assert_eq!(
+        fetch_all(s.addr(), &[("cataid", "12"), ("containSubCata", "1")], 20).1,
+        0
+    );
+    assert_eq!(
+        get(s.addr(), &signed_target(&[("cataid", "777")])).error(),
+        "cata is not exist."
+    );
+}
