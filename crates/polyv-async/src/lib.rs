@@ -1,1 +1,419 @@
-//! placeholder
+//! # polyv-async
+//!
+//! An async client for the Polyv (保利威) video cloud API, on
+//! [`reqwest`] + [`tokio`]. All the logic (signing, retries, clock-skew
+//! correction, pacing, pagination, parsing) lives in [`polyv_core`]; this
+//! crate only sends the requests, reads the bodies and sleeps.
+//!
+//! ```no_run
+//! use futures_util::TryStreamExt;
+//! use polyv_async::{Client, GetByUploader, Order};
+//!
+//! # async fn run() -> Result<(), polyv_async::Error> {
+//! // POLYV_USER_ID and POLYV_SECRET_KEY from the environment.
+//! let client = Client::from_env()?;
+//!
+//! // One page.
+//! let query = GetByUploader::builder().order(Order::PtimeDesc).page_size(100).build()?;
+//! let page = client.get_by_uploader(&query).await?;
+//! println!("{} videos in all", page.total_items);
+//!
+//! // Every page, lazily, with up to 4 page requests in flight.
+//! let mut videos = client.videos(&query).fetch_ahead(4);
+//! while let Some(video) = videos.try_next().await? {
+//!     println!("{} {}", video.vid, video.title);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The client works on tokio's current-thread and multi-thread runtimes alike;
+//! it needs the runtime's time driver (`enable_time`/`enable_all`) and I/O
+//! driver. TLS is rustls with the *ring* provider and the webpki root
+//! certificates; redirects are never followed, so a signed URL is never
+//! replayed to another host.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod videos;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use polyv_core::{Call, ClientState, Endpoint, Next, Response, redact_signed, unix_ms};
+use tracing::Instrument as _;
+
+pub use polyv_core::{
+    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
+    RetryPolicy, TransportErrorKind, Video, VideoStatus,
+};
+/// The `reqwest` this crate is built on, for [`Client::with_reqwest`].
+pub use reqwest;
+/// The `rustls` of [`tls_config`].
+pub use rustls;
+pub use videos::Videos;
+
+/// An async Polyv client.
+///
+/// Cheap to clone: every clone shares the HTTP connection pool (keep-alive),
+/// the clock offset learnt from the server and the rate limiter. It is
+/// `Send + Sync`, so clones can be used from any task. Its `Debug` output never
+/// shows the secret key.
+///
+/// ```no_run
+/// use polyv_async::{Client, Config, Credentials};
+///
+/// # fn run() -> Result<(), polyv_async::Error> {
+/// let config = Config::new(Credentials::new("b0f7041324", "tIQp4ATe9Z")?)
+///     .with_base_url("http://127.0.0.1:8080")?;
+/// let client = Client::new(config)?;
+/// let other_task = client.clone(); // same pool, same rate limit
+/// # let _ = other_task;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    state: ClientState,
+    http: reqwest::Client,
+    /// The pacer's monotonic clock starts here.
+    start: tokio::time::Instant,
+}
+
+/// What one attempt brought back, before the core judges it.
+struct Received {
+    status: u16,
+    date: Option<String>,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Client {
+    /// A client for this configuration: its HTTP client gets the connect
+    /// timeout, the user agent, no redirects, and rustls (ring provider,
+    /// webpki roots). Call it once and clone the client: clones share
+    /// connections.
+    ///
+    /// ```
+    /// use polyv_async::{Client, Config, Credentials};
+    ///
+    /// let client = Client::new(Config::new(Credentials::new("u1", "secret")?))?;
+    /// assert!(!format!("{client:?}").contains("secret\""));
+    /// # Ok::<(), polyv_async::Error>(())
+    /// ```
+    pub fn new(config: Config) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout())
+            .timeout(config.timeout())
+            .user_agent(config.user_agent())
+            .build()
+            .map_err(|err| transport_error(TransportErrorKind::Other, &err))?;
+        Ok(Self::with_reqwest(config, http))
+    }
+
+    /// A client for the production API with the credentials in
+    /// `POLYV_USER_ID` and `POLYV_SECRET_KEY` ([`Config::from_env`]).
+    ///
+    /// ```no_run
+    /// let client = polyv_async::Client::from_env()?;
+    /// # let _ = client;
+    /// # Ok::<(), polyv_async::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::new(Config::from_env()?)
+    }
+
+    /// A client that sends through a `reqwest::Client` of the caller's own (a
+    /// proxy, extra root certificates...). The per-attempt timeout and the
+    /// body limit still come from `config`; the caller's client should not
+    /// follow redirects (`reqwest::redirect::Policy::none()`), or a signed URL
+    /// may be replayed to another host.
+    ///
+    /// This crate builds reqwest without a built-in crypto provider: hand the
+    /// builder a rustls configuration, e.g. [`tls_config`], unless the process
+    /// installed a default `rustls::crypto::CryptoProvider`.
+    ///
+    /// ```
+    /// use polyv_async::{Client, Config, Credentials, reqwest};
+    ///
+    /// let http = reqwest::Client::builder()
+    ///     .tls_backend_preconfigured(polyv_async::tls_config()?)
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .map_err(|e| polyv_async::Error::InvalidInput(e.to_string()))?;
+    /// let client = Client::with_reqwest(Config::new(Credentials::new("u1", "k")?), http);
+    /// # let _ = client;
+    /// # Ok::<(), polyv_async::Error>(())
+    /// ```
+    pub fn with_reqwest(config: Config, client: reqwest::Client) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                state: ClientState::new(&config),
+                config,
+                http: client,
+                start: tokio::time::Instant::now(),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Calls any endpoint: paces, signs afresh, sends, retries as the
+    /// configuration's [`RetryPolicy`] says, and corrects the clock once on a
+    /// `ptime` error. The one retry loop of this crate.
+    ///
+    /// ```no_run
+    /// use polyv_async::{Client, GetByUploader};
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let page = client.call(&GetByUploader::new()).await?;
+    /// println!("{} videos", page.total_items);
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<E: Endpoint + ?Sized>(&self, endpoint: &E) -> Result<E::Data, Error> {
+        let inner = &*self.inner;
+        let mut call = Call::new(&inner.config, endpoint, inner.state.clock_offset_ms());
+        loop {
+            let wait = inner.state.pace(inner.start.elapsed());
+            if !wait.is_zero() {
+                tracing::trace!(wait_ms = millis(wait), "rate limit: waiting");
+                tokio::time::sleep(wait).await;
+            }
+            let request = call.request(unix_ms(SystemTime::now()))?;
+            let span = tracing::debug_span!(
+                "polyv.attempt",
+                method = %request.method(),
+                path = request.uri().path(),
+                attempt = call.attempts(),
+            );
+            let started = tokio::time::Instant::now();
+            let outcome = self.send(request).instrument(span.clone()).await;
+            let latency_ms = millis(started.elapsed());
+            let jitter = fastrand::f64();
+            let next = match outcome {
+                Ok(received) => {
+                    span.in_scope(|| {
+                        tracing::debug!(status = received.status, latency_ms, "response")
+                    });
+                    call.on_response(
+                        Response {
+                            status: received.status,
+                            date: received.date.as_deref(),
+                            retry_after: received.retry_after.as_deref(),
+                            body: &received.body,
+                            received_at_ms: unix_ms(SystemTime::now()),
+                        },
+                        jitter,
+                    )
+                }
+                Err(error) => {
+                    span.in_scope(|| tracing::debug!(%error, latency_ms, "transport error"));
+                    call.on_transport_error(error, jitter)
+                }
+            };
+            match next {
+                Next::Retry(delay) => {
+                    span.in_scope(|| tracing::debug!(delay_ms = millis(delay), "retrying"));
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+                Next::Done(result) => {
+                    inner.state.set_clock_offset_ms(call.clock_offset_ms());
+                    if let Err(error) = &result {
+                        span.in_scope(|| tracing::debug!(%error, "call failed"));
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// One page of `GET /v2/video/{userid}/get-by-uploader`.
+    ///
+    /// ```no_run
+    /// use polyv_async::{Client, GetByUploader};
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let query = GetByUploader::builder().page(2).build()?;
+    /// for video in client.get_by_uploader(&query).await?.items {
+    ///     println!("{}", video.vid);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
+        self.call(query).await
+    }
+
+    /// Any signed v2 call, answered with the envelope's raw `data`.
+    ///
+    /// ```no_run
+    /// use polyv_async::{Client, RawCall};
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let call = RawCall::get("/v2/video/{userid}/get-by-uploader")?.param("page", "1");
+    /// let data = client.raw(&call).await?;
+    /// println!("{data}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
+        self.call(call).await
+    }
+
+    /// Every video the query matches, page after page, as a lazy [`Videos`]
+    /// stream (nothing is sent before it is polled). See
+    /// [`Videos::fetch_ahead`] to fetch pages concurrently.
+    ///
+    /// ```no_run
+    /// use polyv_async::{Client, GetByUploader};
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let all = client.videos(&GetByUploader::new()).fetch_ahead(4).collect_all().await?;
+    /// println!("{} videos", all.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn videos(&self, query: &GetByUploader) -> Videos {
+        Videos::new(self.clone(), query.clone())
+    }
+
+    /// Sends one signed request and reads the body up to the size limit.
+    async fn send(&self, request: polyv_core::http::Request<()>) -> Result<Received, Error> {
+        let inner = &*self.inner;
+        let (parts, ()) = request.into_parts();
+        // The URL carries the signature: it is parsed here and never printed.
+        let url = reqwest::Url::parse(&parts.uri.to_string())
+            .map_err(|err| Error::InvalidInput(format!("the request URL does not parse: {err}")))?;
+        let mut response = inner
+            .http
+            .request(parts.method, url)
+            .headers(parts.headers)
+            .timeout(inner.config.timeout())
+            .send()
+            .await
+            .map_err(map_reqwest_error)?;
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let date = header(reqwest::header::DATE);
+        let retry_after = header(reqwest::header::RETRY_AFTER);
+        let status = response.status().as_u16();
+
+        let limit = inner.config.max_body_bytes();
+        if response.content_length().is_some_and(|len| len > limit) {
+            return Err(Error::BodyTooLarge { limit });
+        }
+        let capacity = response
+            .content_length()
+            .unwrap_or(0)
+            .min(limit)
+            .min(1 << 20);
+        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
+            let len = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
+            if len > limit {
+                return Err(Error::BodyTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Received {
+            status,
+            date,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// The TLS configuration [`Client::new`] uses: rustls with the *ring* crypto
+/// provider, the webpki root certificates (certificate and host-name checks
+/// on) and HTTP/1.1. Start from it to build a `reqwest::Client` of your own
+/// for [`Client::with_reqwest`].
+///
+/// ```
+/// let tls = polyv_async::tls_config()?;
+/// assert_eq!(tls.alpn_protocols, [b"http/1.1".to_vec()]);
+/// # Ok::<(), polyv_async::Error>(())
+/// ```
+pub fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| transport_error(TransportErrorKind::Other, &err))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
+}
+
+/// Classifies a reqwest failure for the retry policy, with any URL removed.
+fn map_reqwest_error(err: reqwest::Error) -> Error {
+    let kind = if err.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if err.is_connect() {
+        TransportErrorKind::Connect
+    } else if err.is_request() || err.is_body() || err.is_decode() {
+        // No content decoders are enabled: a "decode" error is a body that
+        // broke off while being read.
+        TransportErrorKind::Io
+    } else {
+        TransportErrorKind::Other
+    };
+    transport_error(kind, &err.without_url())
+}
+
+/// An [`Error::Transport`] whose message is the error and its sources, with
+/// any signature redacted.
+fn transport_error(kind: TransportErrorKind, err: &dyn std::error::Error) -> Error {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    Error::Transport {
+        kind,
+        message: redact_signed(&message),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync_and_clone() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<Client>();
+    }
+
+    #[test]
+    fn tls_uses_ring() {
+        let tls = tls_config().unwrap();
+        assert_eq!(tls.alpn_protocols, [b"http/1.1".to_vec()]);
+    }
+}

@@ -1,0 +1,35 @@
+//! Prints the first page of get-by-uploader.
+//!
+//! ```sh
+//! cargo run -p polyv-mock &   # a local mock server; note the URL it prints
+//! POLYV_USER_ID=demo0000a1 POLYV_SECRET_KEY=DemoSecretKey123 \
+//! POLYV_BASE_URL=http://127.0.0.1:PORT cargo run -p polyv-async --example list_videos
+//! ```
+//!
+//! Without `POLYV_BASE_URL` it talks to the production API.
+
+use polyv_async::{Client, Config, GetByUploader, Order};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = Config::from_env()?;
+    if let Some(base_url) = std::env::var("POLYV_BASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        config = config.with_base_url(&base_url)?;
+    }
+    let client = Client::new(config)?;
+    let query = GetByUploader::builder().order(Order::PtimeDesc).build()?;
+    let page = client.get_by_uploader(&query).await?;
+    println!(
+        "page {} of {} ({} videos in all)",
+        page.page_number,
+        page.last_page(),
+        page.total_items
+    );
+    for video in &page.items {
+        println!("{}\t{:?}\t{}", video.vid, video.status, video.title);
+    }
+    Ok(())
+}
