@@ -46,7 +46,9 @@ pub(crate) fn send(
         .max_redirects(0)
         .timeout_global(Some(timeout))
         .build();
-    let response = agent.run(request).map_err(map_error)?;
+    let response = agent
+        .run(request)
+        .map_err(|e| map_error(e, Phase::Exchange))?;
     let (parts, mut body) = response.into_parts();
     // Refuse early when the server announces too much; otherwise the limit
     // reader stops one byte past the cap.
@@ -62,7 +64,7 @@ pub(crate) fn send(
         .with_config()
         .limit(max_body_bytes)
         .read_to_vec()
-        .map_err(map_error)?;
+        .map_err(|e| map_error(e, Phase::Body))?;
     let header = |name| {
         parts
             .headers
@@ -78,9 +80,18 @@ pub(crate) fn send(
     })
 }
 
+/// Where in an attempt an error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Connecting, the TLS handshake, sending, reading the response head.
+    Exchange,
+    /// Reading the body.
+    Body,
+}
+
 /// Maps a ureq error to the core's error. Every message goes through
 /// [`redact_signed`], in case it quotes the signed URL.
-pub(crate) fn map_error(error: ureq::Error) -> Error {
+pub(crate) fn map_error(error: ureq::Error, phase: Phase) -> Error {
     let kind = match &error {
         ureq::Error::BodyExceedsLimit(limit) => return Error::BodyTooLarge { limit: *limit },
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
@@ -91,6 +102,10 @@ pub(crate) fn map_error(error: ureq::Error) -> Error {
         | ureq::Error::Rustls(_)
         | ureq::Error::TlsRequired
         | ureq::Error::ConnectProxyFailed(_) => TransportErrorKind::Connect,
+        // rustls reports a failed handshake as an I/O error wrapping its own.
+        ureq::Error::Io(io) if phase == Phase::Exchange && is_tls(io) => {
+            TransportErrorKind::Connect
+        }
         ureq::Error::Io(io) => io_kind(io),
         // A malformed or cut-off HTTP exchange: the connection misbehaved.
         ureq::Error::Protocol(_) | ureq::Error::BodyStalled => TransportErrorKind::Io,
@@ -100,6 +115,12 @@ pub(crate) fn map_error(error: ureq::Error) -> Error {
         kind,
         message: redact_signed(&error.to_string()),
     }
+}
+
+fn is_tls(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 fn io_kind(error: &io::Error) -> TransportErrorKind {
@@ -123,7 +144,7 @@ mod tests {
 
     #[test]
     fn errors_map_to_kinds() {
-        let io = |k: io::ErrorKind| map_error(ureq::Error::Io(io::Error::from(k)));
+        let io = |k: io::ErrorKind| map_error(ureq::Error::Io(io::Error::from(k)), Phase::Body);
         assert!(matches!(
             io(io::ErrorKind::ConnectionRefused),
             Error::Transport {
@@ -146,19 +167,22 @@ mod tests {
             }
         ));
         assert!(matches!(
-            map_error(ureq::Error::BodyExceedsLimit(7)),
+            map_error(ureq::Error::BodyExceedsLimit(7), Phase::Body),
             Error::BodyTooLarge { limit: 7 }
         ));
         assert!(matches!(
-            map_error(ureq::Error::TooManyRedirects),
+            map_error(ureq::Error::TooManyRedirects, Phase::Exchange),
             Error::Transport {
                 kind: TransportErrorKind::Other,
                 ..
             }
         ));
-        let bad = map_error(ureq::Error::BadUri(
-            "http://x/?ptime=1&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E".into(),
-        ));
+        let bad = map_error(
+            ureq::Error::BadUri(
+                "http://x/?ptime=1&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E".into(),
+            ),
+            Phase::Exchange,
+        );
         assert!(
             !bad.to_string()
                 .contains("50BF9B165630A8047EB1D17D95A469CC51FF754E")

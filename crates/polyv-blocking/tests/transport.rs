@@ -317,3 +317,31 @@ fn a_stalled_body_times_out_and_is_retried() {
         "the stalled connection is not reused"
     );
 }
+
+#[test]
+fn https_runs_rustls_and_a_failed_handshake_is_a_connect_error() {
+    // A plain-HTTP server behind an https URL: it answers the ClientHello
+    // with an HTTP error, which is no TLS record.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let err = client(&format!("https://127.0.0.1:{port}"))
+        .get_by_uploader(&GetByUploader::new())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: polyv_blocking::TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
