@@ -1,0 +1,358 @@
+//! Lazy walks over paged listings, driven by [`polyv_core::Paginator`], with
+//! optional bounded fetch-ahead.
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_core::{FusedStream, Stream};
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesOrdered;
+use polyv_core::{Paged, Paginator};
+use tracing::Instrument as _;
+
+use crate::{Client, Error, GetByUploader, Page, Video};
+
+type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>>;
+
+/// Every page of a paged listing, in order, as a [`Stream`] of
+/// `Result<Page<_>, Error>`. Made by [`Client::pages`] or [`Client::paginate`].
+///
+/// It is lazy: a page is requested only when the stream is polled and needs
+/// it. [`polyv_core::Paginator`] judges every page, strictly in page order,
+/// and decides when the walk ends (last page, empty or short page, a server
+/// answering another page than the one asked). After an error is yielded the
+/// stream ends: a failed page is never skipped. Every request, fetch-ahead
+/// ones included, goes through [`Client::call`] (retries) and the client's
+/// shared rate limiter.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// use polyv_async::{Client, GetByUploader};
+///
+/// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+/// let mut pages = client.pages(&GetByUploader::new()).fetch_ahead(4);
+/// while let Some(page) = pages.try_next().await? {
+///     println!("page {}/{:?}: {} videos", page.page_number, pages.last_page(), page.items.len());
+/// }
+/// # Ok(()) }
+/// ```
+#[must_use = "a stream does nothing unless polled"]
+pub struct Pages<E: Paged = GetByUploader> {
+    client: Client,
+    query: E,
+    walk: Paginator<E>,
+    fetch_ahead: usize,
+    /// Requests for pages `walk.next_page()..next_to_request`, in page order.
+    in_flight: FuturesOrdered<PageFuture<E::Item>>,
+    /// The next page number not yet requested.
+    next_to_request: Option<NonZeroU32>,
+    pages_done: u32,
+    total_items: Option<u64>,
+    failed: bool,
+    done: bool,
+}
+
+impl<E: Paged + Send + Sync + 'static> Pages<E>
+where
+    E::Item: Send + 'static,
+{
+    pub(crate) fn new(client: Client, query: E) -> Self {
+        let walk = Paginator::new(query.clone());
+        Self {
+            next_to_request: walk.next_page().and_then(NonZeroU32::new),
+            client,
+            query,
+            walk,
+            fetch_ahead: 1,
+            in_flight: FuturesOrdered::new(),
+            pages_done: 0,
+            total_items: None,
+            failed: false,
+            done: false,
+        }
+    }
+
+    /// Keeps up to `n` page requests in flight once the first page has told
+    /// how many pages there are (values below 1 count as 1).
+    ///
+    /// The default, 1, fetches one page after the other. **4 is the
+    /// recommended setting** for long listings: it hides most of the network
+    /// latency while the rate limiter still paces every request. Pages are
+    /// still judged and yielded strictly in order, so the result is the same
+    /// as a sequential walk; at most `n` pages are in memory; requests still
+    /// in flight when the walk ends (or the stream is dropped) are cancelled.
+    ///
+    /// ```no_run
+    /// # use polyv_async::{Client, GetByUploader};
+    /// # async fn run(client: Client) {
+    /// let pages = client.pages(&GetByUploader::new()).fetch_ahead(4);
+    /// # let _ = pages;
+    /// # }
+    /// ```
+    pub fn fetch_ahead(mut self, n: usize) -> Self {
+        self.fetch_ahead = n.max(1);
+        self
+    }
+
+    /// Requests the pages the walk may need next: the page the paginator
+    /// waits for and, once the last page is known, the following ones, up to
+    /// `fetch_ahead` requests in flight.
+    fn schedule(&mut self) {
+        let Some(expected) = self.walk.next_page() else {
+            return;
+        };
+        while let Some(page) = self.next_to_request {
+            let needed = page.get() <= expected;
+            let ahead = self.in_flight.len() < self.fetch_ahead
+                && self
+                    .walk
+                    .last_page()
+                    .is_some_and(|last| u64::from(page.get()) <= last);
+            if !needed && !ahead {
+                break;
+            }
+            let client = self.client.clone();
+            let query = self.query.for_page(page);
+            self.in_flight.push_back(Box::pin(
+                async move { client.call(&query).await }
+                    .instrument(tracing::debug_span!("polyv.page", page = page.get())),
+            ));
+            self.next_to_request = page.checked_add(1);
+        }
+    }
+}
+
+impl<E: Paged> Pages<E> {
+    /// Pages fetched and accepted so far.
+    pub fn pages_done(&self) -> u32 {
+        self.pages_done
+    }
+
+    /// The last page number, as the latest accepted response reported it;
+    /// `None` before the first page arrives.
+    pub fn last_page(&self) -> Option<u64> {
+        self.walk.last_page()
+    }
+
+    /// The listing's size, as the latest accepted response reported it;
+    /// `None` before the first page arrives.
+    pub fn total_items(&self) -> Option<u64> {
+        self.total_items
+    }
+
+    /// The number of the next page the stream will yield, or `None` when the
+    /// walk is over.
+    pub fn next_page(&self) -> Option<u32> {
+        self.walk.next_page()
+    }
+
+    /// Whether the walk ended on an error.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    fn end(&mut self) {
+        self.done = true;
+        self.walk.finish();
+        // Cancels whatever is still in flight.
+        self.in_flight = FuturesOrdered::new();
+    }
+}
+
+impl<E: Paged + Send + Sync + 'static> Stream for Pages<E>
+where
+    E::Item: Send + 'static,
+{
+    type Item = Result<Page<E::Item>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        this.schedule();
+        let outcome = ready!(this.in_flight.poll_next_unpin(cx));
+        Poll::Ready(match outcome {
+            None => {
+                this.end();
+                None
+            }
+            Some(Err(error)) => {
+                this.failed = true;
+                this.end();
+                Some(Err(error))
+            }
+            Some(Ok(page)) => {
+                if this.walk.accept(&page) {
+                    this.pages_done = this.pages_done.saturating_add(1);
+                    this.total_items = Some(page.total_items);
+                    if this.walk.next_page().is_none() {
+                        this.end();
+                    }
+                    Some(Ok(page))
+                } else {
+                    // Another page than the one asked for: the paginator has
+                    // ended the walk.
+                    this.end();
+                    None
+                }
+            }
+        })
+    }
+}
+
+impl<E: Paged + Send + Sync + 'static> FusedStream for Pages<E>
+where
+    E::Item: Send + 'static,
+{
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pages")
+            .field("client", &self.client)
+            .field("walk", &self.walk)
+            .field("fetch_ahead", &self.fetch_ahead)
+            .field("in_flight", &self.in_flight.len())
+            .field("next_to_request", &self.next_to_request)
+            .field("pages_done", &self.pages_done)
+            .field("total_items", &self.total_items)
+            .field("failed", &self.failed)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+/// Every video a [`GetByUploader`] query matches, in server order, as a
+/// [`Stream`] of `Result<Video, Error>`. Made by [`Client::videos`].
+///
+/// A flattened [`Pages`]: lazy, pages judged strictly in order, optional
+/// bounded [`fetch_ahead`](Self::fetch_ahead), and after an error is yielded
+/// the stream ends (a failed page is never skipped silently).
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use polyv_async::{Client, GetByUploader};
+///
+/// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+/// let mut videos = client.videos(&GetByUploader::new()).fetch_ahead(4);
+/// while let Some(video) = videos.next().await {
+///     let video = video?;
+///     println!("{}/{:?} {}", videos.pages_done(), videos.last_page(), video.vid);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a stream does nothing unless polled"]
+pub struct Videos {
+    pages: Pages<GetByUploader>,
+    current: std::vec::IntoIter<Video>,
+}
+
+impl Videos {
+    pub(crate) fn new(pages: Pages<GetByUploader>) -> Self {
+        Self {
+            pages,
+            current: Vec::new().into_iter(),
+        }
+    }
+
+    /// Keeps up to `n` page requests in flight; see [`Pages::fetch_ahead`].
+    /// The default is 1 (sequential); **4 is the recommended setting**.
+    ///
+    /// ```no_run
+    /// # use polyv_async::{Client, GetByUploader};
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let all = client.videos(&GetByUploader::new()).fetch_ahead(4).collect_all().await?;
+    /// # let _ = all;
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_ahead(mut self, n: usize) -> Self {
+        self.pages = self.pages.fetch_ahead(n);
+        self
+    }
+
+    /// Drains the stream into a `Vec`, stopping at the first error.
+    ///
+    /// ```no_run
+    /// # use polyv_async::{Client, GetByUploader};
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let all = client.videos(&GetByUploader::new()).collect_all().await?;
+    /// println!("{} videos", all.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn collect_all(mut self) -> Result<Vec<Video>, Error> {
+        let mut all = Vec::new();
+        while let Some(video) = self.next().await {
+            all.push(video?);
+        }
+        Ok(all)
+    }
+
+    /// Pages fetched and accepted so far.
+    pub fn pages_done(&self) -> u32 {
+        self.pages.pages_done()
+    }
+
+    /// The last page number, as the latest response reported it; `None`
+    /// before the first page arrives.
+    pub fn last_page(&self) -> Option<u64> {
+        self.pages.last_page()
+    }
+
+    /// The number of matching videos, as the latest response reported it;
+    /// `None` before the first page arrives.
+    pub fn total_items(&self) -> Option<u64> {
+        self.pages.total_items()
+    }
+
+    /// The number of the page that will be yielded once the current one is
+    /// used up, or `None` when no page is left.
+    pub fn next_page(&self) -> Option<u32> {
+        self.pages.next_page()
+    }
+
+    /// Whether the walk ended on an error.
+    pub fn failed(&self) -> bool {
+        self.pages.failed()
+    }
+}
+
+impl Stream for Videos {
+    type Item = Result<Video, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(video) = this.current.next() {
+                return Poll::Ready(Some(Ok(video)));
+            }
+            match ready!(this.pages.poll_next_unpin(cx)) {
+                Some(Ok(page)) => this.current = page.items.into_iter(),
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let buffered = self.current.len();
+        if self.pages.is_terminated() {
+            (buffered, Some(buffered))
+        } else {
+            (buffered, None)
+        }
+    }
+}
+
+impl FusedStream for Videos {
+    fn is_terminated(&self) -> bool {
+        self.current.len() == 0 && self.pages.is_terminated()
+    }
+}

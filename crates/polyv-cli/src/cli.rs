@@ -1,0 +1,302 @@
+//! The command line: every flag, as clap parses it.
+//!
+//! Nothing here talks to the network; `run` turns these into calls.
+
+use std::time::Duration;
+
+use clap::builder::NonEmptyStringValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, value_parser};
+use clap_complete::Shell;
+use polyv_core::{MAX_PAGE_SIZE, Order};
+
+const ENV_HELP: &str = "\
+Environment:
+  POLYV_USER_ID      the account's user id (required for API calls)
+  POLYV_SECRET_KEY   the account's secret key (required; never accepted as a flag, never printed)
+  POLYV_BASE_URL     the API's base URL (default https://api.polyv.net), like --base-url
+  RUST_LOG           a tracing filter that overrides the one -v/-vv pick
+
+Exit status:
+  0 success, 1 the API refused the request, 2 bad usage or input (nothing was sent),
+  3 network or server trouble that the retries did not cure
+
+No account? `polyv demo` runs against an in-process mock Polyv server.";
+
+/// `polyv`: a command-line client for the Polyv (保利威) video cloud API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "polyv",
+    version,
+    about = "A command-line client for the Polyv (保利威) video cloud API",
+    after_help = ENV_HELP,
+    propagate_version = true
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GlobalArgs {
+    /// The API's base URL (a proxy, a mock server) [default: https://api.polyv.net]
+    #[arg(
+        long,
+        global = true,
+        env = "POLYV_BASE_URL",
+        value_name = "URL",
+        value_parser = NonEmptyStringValueParser::new()
+    )]
+    pub(crate) base_url: Option<String>,
+
+    /// Time allowed for one attempt, from sending to the last byte, in seconds [default: 30]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    pub(crate) timeout: Option<Duration>,
+
+    /// Retries after the first attempt, for network errors, 429 and 5xx
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 3,
+        value_parser = value_parser!(u32).range(0..=100)
+    )]
+    pub(crate) retries: u32,
+
+    /// Log to stderr: -v for requests and retries, -vv for everything the SDK traces
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// Run against an in-process mock Polyv server with the demo account
+    /// (ignores POLYV_USER_ID, POLYV_SECRET_KEY and --base-url)
+    #[arg(long, global = true)]
+    pub(crate) mock: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Video listings
+    #[command(subcommand)]
+    Videos(VideosCommand),
+
+    /// Sign KEY=VALUE parameters with POLYV_SECRET_KEY and print the sign
+    Sign(SignArgs),
+
+    /// No account needed: start a mock Polyv server in-process and list a
+    /// sub-account's videos from it, every page, signed and verified for real
+    Demo(DemoArgs),
+
+    /// Print shell completions
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// `polyv videos ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum VideosCommand {
+    /// The videos the sub-accounts uploaded (GET /v2/video/{userid}/get-by-uploader)
+    ByUploader(ByUploaderArgs),
+}
+
+/// `polyv videos by-uploader`: one flag per parameter of the query.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ByUploaderArgs {
+    /// Only this sub-account's videos (email) [default: every sub-account]
+    #[arg(long, value_name = "EMAIL", value_parser = NonEmptyStringValueParser::new())]
+    pub(crate) email: Option<String>,
+
+    /// Only this category (cataid) [default: every category]
+    #[arg(long, value_name = "ID")]
+    pub(crate) cataid: Option<u64>,
+
+    /// Include the sub-categories of --cataid (containSubCata=1)
+    #[arg(long)]
+    pub(crate) subcategories: bool,
+
+    /// Only published videos (published=1)
+    #[arg(long)]
+    pub(crate) published: bool,
+
+    /// Result order (orderType 1-4) [server default: ptime-desc]
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub(crate) order: Option<OrderArg>,
+
+    /// Videos per page, 1-1000 (pageSize) [server default: 20]
+    #[arg(long, value_name = "N", value_parser = page_size_parser())]
+    pub(crate) page_size: Option<u32>,
+
+    /// The page to fetch, from 1 (page)
+    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..), conflicts_with = "all")]
+    pub(crate) page: Option<u32>,
+
+    /// Fetch every page, writing each as it arrives
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// Output format [default: table when stdout is a terminal, jsonl otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+}
+
+/// `polyv sign`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SignArgs {
+    /// Print the canonical string (secret masked) before the sign
+    #[arg(long)]
+    pub(crate) explain: bool,
+
+    /// The parameters, as sent (raw, unencoded), e.g. format=json ptime=1492591990000
+    #[arg(value_name = "KEY=VALUE", required = true, value_parser = parse_pair)]
+    pub(crate) params: Vec<(String, String)>,
+}
+
+/// `polyv demo`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DemoArgs {
+    /// The demo sub-account whose videos are listed
+    #[arg(long, value_name = "EMAIL", default_value = polyv_mock::DEMO_SUB_ACCOUNTS[0])]
+    pub(crate) email: String,
+
+    /// Videos in the mock's generated catalogue
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = value_parser!(u32).range(0..=1_000_000))]
+    pub(crate) videos: u32,
+
+    /// Videos per page
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = page_size_parser())]
+    pub(crate) page_size: u32,
+
+    /// Result order
+    #[arg(long, value_enum, value_name = "ORDER", default_value = "ptime-desc")]
+    pub(crate) order: OrderArg,
+
+    /// Output format [default: table when stdout is a terminal, jsonl otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+}
+
+/// `--order`: the four `orderType` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OrderArg {
+    /// Upload time, oldest first (orderType=1)
+    PtimeAsc,
+    /// Upload time, newest first (orderType=2)
+    PtimeDesc,
+    /// Play count, least played first (orderType=3)
+    TimesAsc,
+    /// Play count, most played first (orderType=4)
+    TimesDesc,
+}
+
+impl From<OrderArg> for Order {
+    fn from(order: OrderArg) -> Self {
+        match order {
+            OrderArg::PtimeAsc => Order::PtimeAsc,
+            OrderArg::PtimeDesc => Order::PtimeDesc,
+            OrderArg::TimesAsc => Order::TimesAsc,
+            OrderArg::TimesDesc => Order::TimesDesc,
+        }
+    }
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns for people: status in words, upload time as a UTC date
+    Table,
+    /// One JSON array of videos (the API's own field names and values)
+    Json,
+    /// One JSON object per line (the API's own field names and values)
+    Jsonl,
+    /// A header row, then one row per video (RFC 4180)
+    Csv,
+}
+
+fn page_size_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err("the timeout must be a positive number of seconds".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} seconds is too long"))
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some(("", _)) => Err(format!("{text:?} has no name before '='")),
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let before =
+            Cli::try_parse_from(["polyv", "--retries", "0", "-vv", "videos", "by-uploader"])
+                .unwrap();
+        let after = Cli::try_parse_from([
+            "polyv",
+            "videos",
+            "by-uploader",
+            "--retries",
+            "0",
+            "-vv",
+            "--timeout",
+            "1.5",
+        ])
+        .unwrap();
+        assert_eq!(before.global.retries, 0);
+        assert_eq!(after.global.retries, 0);
+        assert_eq!(before.global.verbose, 2);
+        assert_eq!(after.global.verbose, 2);
+        assert_eq!(after.global.timeout, Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn ranges_and_conflicts_are_usage_errors() {
+        for args in [
+            &["polyv", "videos", "by-uploader", "--page-size", "0"][..],
+            &["polyv", "videos", "by-uploader", "--page-size", "1001"],
+            &["polyv", "videos", "by-uploader", "--page", "0"],
+            &["polyv", "videos", "by-uploader", "--page", "2", "--all"],
+            &["polyv", "videos", "by-uploader", "--order", "newest"],
+            &["polyv", "videos", "by-uploader", "--email", ""],
+            &["polyv", "videos", "by-uploader", "--timeout", "0"],
+            &["polyv", "videos", "by-uploader", "--timeout", "NaN"],
+            &["polyv", "sign"],
+            &["polyv", "sign", "novalue"],
+            &["polyv", "sign", "=x"],
+            &["polyv", "sign", "--secret-key", "x", "a=1"],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn pairs_split_at_the_first_equals_sign() {
+        assert_eq!(parse_pair("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_pair("email="), Ok(("email".into(), String::new())));
+    }
+}
