@@ -36,14 +36,15 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod videos;
+mod pages;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use polyv_core::{Call, ClientState, Endpoint, Next, Response, redact_signed, unix_ms};
+use polyv_core::{Call, ClientState, Endpoint, Next, Paged, Response, redact_signed, unix_ms};
 use tracing::Instrument as _;
 
+pub use pages::{Pages, Videos};
 pub use polyv_core::{
     self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
     RetryPolicy, TransportErrorKind, Video, VideoStatus,
@@ -52,7 +53,6 @@ pub use polyv_core::{
 pub use reqwest;
 /// The `rustls` of [`tls_config`].
 pub use rustls;
-pub use videos::Videos;
 
 /// An async Polyv client.
 ///
@@ -284,7 +284,43 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn videos(&self, query: &GetByUploader) -> Videos {
-        Videos::new(self.clone(), query.clone())
+        Videos::new(self.pages(query))
+    }
+
+    /// Every page the query matches, from its page on, as a lazy [`Pages`]
+    /// stream. The stream ends after yielding an error.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use polyv_async::{Client, GetByUploader};
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let mut pages = client.pages(&GetByUploader::new());
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("page {} holds {} videos", page.page_number, page.items.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pages(&self, query: &GetByUploader) -> Pages {
+        self.paginate(query.clone())
+    }
+
+    /// Every page of any paged endpoint, as a lazy [`Pages`] stream, like
+    /// [`pages`](Self::pages).
+    ///
+    /// ```no_run
+    /// # use polyv_async::{Client, GetByUploader};
+    /// # async fn run(client: Client) {
+    /// let pages = client.paginate(GetByUploader::new()).fetch_ahead(4);
+    /// # let _ = pages;
+    /// # }
+    /// ```
+    pub fn paginate<E>(&self, query: E) -> Pages<E>
+    where
+        E: Paged + Send + Sync + 'static,
+        E::Item: Send + 'static,
+    {
+        Pages::new(self.clone(), query)
     }
 
     /// Sends one signed request and reads the body up to the size limit.

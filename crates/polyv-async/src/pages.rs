@@ -213,6 +213,9 @@ where
     }
 }
 
+// No field is ever pinned: the page futures are boxed.
+impl<E: Paged> Unpin for Pages<E> {}
+
 impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pages")

@@ -317,3 +317,62 @@ async fn a_server_ignoring_page_size_is_followed() {
         "pages of the server's 20, not the asked 7"
     );
 }
+
+#[test]
+fn streams_are_send_unpin_static() {
+    fn check<T: futures_core::Stream + Send + Unpin + 'static>() {}
+    check::<polyv_async::Videos>();
+    check::<polyv_async::Pages>();
+}
+
+#[tokio::test]
+async fn pages_stream_reports_progress_in_order() {
+    let server = MockServer::builder()
+        .dataset(dataset(45))
+        .fault(FaultRule::on_requests(
+            Fault::Latency(Duration::from_millis(150)),
+            [2],
+        ))
+        .start()
+        .unwrap();
+    let client = client(&server);
+    let mut pages = client.paginate(query(10)).fetch_ahead(3);
+    assert_eq!(
+        (pages.pages_done(), pages.last_page(), pages.total_items()),
+        (0, None, None)
+    );
+    let mut numbers = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        numbers.push(page.page_number);
+        assert_eq!(pages.pages_done(), page.page_number);
+        assert_eq!(pages.last_page(), Some(5));
+        assert_eq!(pages.total_items(), Some(45));
+    }
+    assert_eq!(numbers, [1, 2, 3, 4, 5]);
+    assert_eq!(pages.next_page(), None);
+    assert!(!pages.failed());
+    assert!(pages.next().await.is_none());
+}
+
+#[tokio::test]
+async fn videos_report_failure() {
+    let server = MockServer::builder()
+        .dataset(dataset(30))
+        .fault(FaultRule::on_requests(Fault::QueryFailed, [2]))
+        .start()
+        .unwrap();
+    let client = Client::new(config(&server.base_url()).with_retry(RetryPolicy::never())).unwrap();
+    let mut videos = client.videos(&query(10));
+    let mut ok = 0;
+    while let Some(v) = videos.next().await {
+        if v.is_err() {
+            break;
+        }
+        ok += 1;
+    }
+    assert_eq!(ok, 10);
+    assert!(videos.failed());
+    assert_eq!(videos.next_page(), None);
+    assert!(videos.next().await.is_none());
+}
