@@ -23,6 +23,23 @@
 //! }
 //! # Ok::<(), polyv_blocking::Error>(())
 //! ```
+//!
+//! ## Behaviour
+//!
+//! - **One retry loop.** [`Client::call`] runs [`polyv_core::Call`]: every
+//!   attempt is signed afresh, server exceptions, 429/5xx and network failures
+//!   are retried with backoff (honouring `Retry-After`), documented 400s are
+//!   final, and a `ptime` error is fixed once from the server's `Date` header.
+//! - **Shared state.** Clones share the connection pool, the learnt clock
+//!   offset and the client-side rate limit ([`Config::with_rate_limit`]).
+//! - **Safe transport.** Redirects are never followed (a signed URL must not
+//!   reach another host), bodies over [`Config::max_body_bytes`] fail with
+//!   [`Error::BodyTooLarge`] without being buffered, and no error or log line
+//!   carries the secret key or a full signature.
+//! - **Logging.** With a [`tracing`] subscriber, each call is a
+//!   `polyv.call` span (method, path, page) with one debug event per attempt
+//!   (attempt number, status, latency in ms, body size) and one per retry
+//!   (the delay); target `polyv_blocking`. The query string is never logged.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -90,7 +107,7 @@ impl Client {
     pub fn new(config: Config) -> Result<Self, Error> {
         check_user_agent(&config)?;
         let agent = transport::agent(&config);
-        Ok(Self::with_agent(config, agent))
+        Ok(Self::with_ureq(config, agent))
     }
 
     /// A client with the credentials from `POLYV_USER_ID` and
@@ -112,11 +129,11 @@ impl Client {
     /// use polyv_blocking::{Client, Config, Credentials};
     ///
     /// let agent = ureq::Agent::config_builder().no_delay(true).build().new_agent();
-    /// let client = Client::with_agent(Config::new(Credentials::new("u1", "secret")?), agent);
+    /// let client = Client::with_ureq(Config::new(Credentials::new("u1", "secret")?), agent);
     /// # let _ = client;
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
-    pub fn with_agent(config: Config, agent: ureq::Agent) -> Self {
+    pub fn with_ureq(config: Config, agent: ureq::Agent) -> Self {
         let state = ClientState::new(&config);
         Self {
             inner: Arc::new(Inner {

@@ -199,7 +199,7 @@ fn a_caller_supplied_agent_still_gets_error_bodies_and_no_redirects() {
     let config = Config::new(Credentials::new("u1", "k").unwrap())
         .with_base_url(&server.base_url())
         .unwrap();
-    let client = Client::with_agent(config, agent);
+    let client = Client::with_ureq(config, agent);
     let err = client.get_by_uploader(&GetByUploader::new()).unwrap_err();
     assert!(matches!(err, Error::SignNotRight), "{err:?}");
     let err = client
