@@ -411,7 +411,23 @@ fn map_reqwest_error(err: reqwest::Error) -> Error {
     } else {
         TransportErrorKind::Other
     };
-    transport_error(kind, &err.without_url())
+    let err = err.without_url();
+    match err
+        .is_decode()
+        .then(|| std::error::Error::source(&err))
+        .flatten()
+    {
+        // reqwest calls a body that broke off mid-read "error decoding
+        // response body"; say what happened instead.
+        Some(cause) => match transport_error(kind, cause) {
+            Error::Transport { kind, message } => Error::Transport {
+                kind,
+                message: format!("reading the response body: {message}"),
+            },
+            other => other,
+        },
+        None => transport_error(kind, &err),
+    }
 }
 
 /// An [`Error::Transport`] whose message is the error and its sources, with

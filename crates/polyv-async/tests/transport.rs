@@ -177,6 +177,10 @@ async fn dropped_connection_is_io_and_redacted() {
     );
     no_full_sign(&err.to_string());
     no_full_sign(&format!("{err:?}"));
+    assert!(
+        err.to_string().contains("reading the response body"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
