@@ -40,15 +40,10 @@ pub(crate) struct Cli {
 
 /// Flags accepted before or after any subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// The API's base URL (a proxy, a mock server) [default: https://api.polyv.net]
-    #[arg(
-        long,
-        global = true,
-        env = "POLYV_BASE_URL",
-        value_name = "URL",
-        value_parser = NonEmptyStringValueParser::new()
-    )]
+    #[arg(long, global = true, env = "POLYV_BASE_URL", value_name = "URL")]
     pub(crate) base_url: Option<String>,
 
     /// Time allowed for one attempt, from sending to the last byte, in seconds [default: 30]

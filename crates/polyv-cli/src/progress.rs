@@ -95,11 +95,12 @@ pub(crate) fn rate(videos: u64, elapsed: Duration) -> String {
 
 /// The summary after a walk.
 pub(crate) fn summary(videos: u64, pages: u32, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let precision = if secs < 10.0 { 2 } else { 1 };
     format!(
-        "{videos} video{} from {pages} page{} in {:.1}s ({})",
+        "{videos} video{} from {pages} page{} in {secs:.precision$}s ({})",
         if videos == 1 { "" } else { "s" },
         if pages == 1 { "" } else { "s" },
-        elapsed.as_secs_f64(),
         rate(videos, elapsed)
     )
 }
@@ -120,7 +121,7 @@ mod tests {
         );
         assert_eq!(
             summary(1, 1, Duration::from_millis(500)),
-            "1 video from 1 page in 0.5s (2 videos/s)"
+            "1 video from 1 page in 0.50s (2 videos/s)"
         );
         // Disabled progress writes nothing and does not fail.
         let mut p = Progress::with_enabled(false);

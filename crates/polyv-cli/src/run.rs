@@ -56,7 +56,7 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
         list(&client, &query, args.all, format, &mut progress)
     } else {
         let credentials = Credentials::from_env()?;
-        let client = Client::new(config(global, credentials, global.base_url.as_deref())?)?;
+        let client = Client::new(config(global, credentials, base_url(global))?)?;
         list(&client, &query, args.all, format, &mut progress)
     }
 }
@@ -113,6 +113,11 @@ fn config(
     Ok(config)
 }
 
+/// `--base-url` or `POLYV_BASE_URL`; an empty value means the default.
+fn base_url(global: &GlobalArgs) -> Option<&str> {
+    global.base_url.as_deref().filter(|url| !url.is_empty())
+}
+
 fn demo_credentials() -> Result<Credentials, Error> {
     Credentials::new(DEMO_USER_ID, DEMO_SECRET_KEY)
 }
@@ -167,12 +172,16 @@ fn list(
         progress.clear();
         let page = page?;
         output(out.page(&page.items))?;
-        progress.update(pages.pages_done(), pages.last_page(), out.written());
+        progress.update(
+            pages.progress().pages_done,
+            pages.progress().last_page,
+            out.written(),
+        );
     }
     output(out.finish())?;
     progress.finish(&progress::summary(
         out.written(),
-        pages.pages_done(),
+        pages.progress().pages_done,
         progress.elapsed(),
     ));
     Ok(())
