@@ -10,7 +10,7 @@ use std::task::{Context, Poll, ready};
 use futures_core::{FusedStream, Stream};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesOrdered;
-use polyv_core::{Paged, Paginator};
+use polyv_core::{Paged, Paginator, Progress};
 use tracing::Instrument as _;
 
 use crate::{Client, Error, GetByUploader, Page, Video};
@@ -35,7 +35,7 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>
 /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
 /// let mut pages = client.pages(&GetByUploader::new()).fetch_ahead(4);
 /// while let Some(page) = pages.try_next().await? {
-///     println!("page {}/{:?}: {} videos", page.page_number, pages.last_page(), page.items.len());
+///     println!("page {}/{:?}: {} videos", page.page_number, pages.progress().last_page, page.items.len());
 /// }
 /// # Ok(()) }
 /// ```
@@ -49,9 +49,6 @@ pub struct Pages<E: Paged = GetByUploader> {
     in_flight: FuturesOrdered<PageFuture<E::Item>>,
     /// The next page number not yet requested.
     next_to_request: Option<NonZeroU32>,
-    pages_done: u32,
-    total_items: Option<u64>,
-    failed: bool,
     done: bool,
 }
 
@@ -68,9 +65,6 @@ where
             walk,
             fetch_ahead: 1,
             in_flight: FuturesOrdered::new(),
-            pages_done: 0,
-            total_items: None,
-            failed: false,
             done: false,
         }
     }
@@ -126,32 +120,9 @@ where
 }
 
 impl<E: Paged> Pages<E> {
-    /// Pages fetched and accepted so far.
-    pub fn pages_done(&self) -> u32 {
-        self.pages_done
-    }
-
-    /// The last page number, as the latest accepted response reported it;
-    /// `None` before the first page arrives.
-    pub fn last_page(&self) -> Option<u64> {
-        self.walk.last_page()
-    }
-
-    /// The listing's size, as the latest accepted response reported it;
-    /// `None` before the first page arrives.
-    pub fn total_items(&self) -> Option<u64> {
-        self.total_items
-    }
-
-    /// The number of the next page the stream will yield, or `None` when the
-    /// walk is over.
-    pub fn next_page(&self) -> Option<u32> {
-        self.walk.next_page()
-    }
-
-    /// Whether the walk ended on an error.
-    pub fn failed(&self) -> bool {
-        self.failed
+    /// How far the walk has got (pages done, last page, total, failure).
+    pub fn progress(&self) -> Progress {
+        self.walk.progress()
     }
 
     fn end(&mut self) {
@@ -181,14 +152,12 @@ where
                 None
             }
             Some(Err(error)) => {
-                this.failed = true;
                 this.end();
+                this.walk.fail();
                 Some(Err(error))
             }
             Some(Ok(page)) => {
                 if this.walk.accept(&page) {
-                    this.pages_done = this.pages_done.saturating_add(1);
-                    this.total_items = Some(page.total_items);
                     if this.walk.next_page().is_none() {
                         this.end();
                     }
@@ -224,9 +193,6 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
             .field("fetch_ahead", &self.fetch_ahead)
             .field("in_flight", &self.in_flight.len())
             .field("next_to_request", &self.next_to_request)
-            .field("pages_done", &self.pages_done)
-            .field("total_items", &self.total_items)
-            .field("failed", &self.failed)
             .field("done", &self.done)
             .finish()
     }
@@ -247,7 +213,7 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
 /// let mut videos = client.videos(&GetByUploader::new()).fetch_ahead(4);
 /// while let Some(video) = videos.next().await {
 ///     let video = video?;
-///     println!("{}/{:?} {}", videos.pages_done(), videos.last_page(), video.vid);
+///     println!("{}/{:?} {}", videos.progress().pages_done, videos.progress().last_page, video.vid);
 /// }
 /// # Ok(()) }
 /// ```
@@ -298,32 +264,9 @@ impl Videos {
         Ok(all)
     }
 
-    /// Pages fetched and accepted so far.
-    pub fn pages_done(&self) -> u32 {
-        self.pages.pages_done()
-    }
-
-    /// The last page number, as the latest response reported it; `None`
-    /// before the first page arrives.
-    pub fn last_page(&self) -> Option<u64> {
-        self.pages.last_page()
-    }
-
-    /// The number of matching videos, as the latest response reported it;
-    /// `None` before the first page arrives.
-    pub fn total_items(&self) -> Option<u64> {
-        self.pages.total_items()
-    }
-
-    /// The number of the page that will be yielded once the current one is
-    /// used up, or `None` when no page is left.
-    pub fn next_page(&self) -> Option<u32> {
-        self.pages.next_page()
-    }
-
-    /// Whether the walk ended on an error.
-    pub fn failed(&self) -> bool {
-        self.pages.failed()
+    /// How far the walk has got (pages done, last page, total, failure).
+    pub fn progress(&self) -> Progress {
+        self.pages.progress()
     }
 }
 

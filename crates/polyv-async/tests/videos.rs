@@ -341,20 +341,24 @@ async fn pages_stream_reports_progress_in_order() {
     let client = client(&server);
     let mut pages = client.paginate(query(10)).fetch_ahead(3);
     assert_eq!(
-        (pages.pages_done(), pages.last_page(), pages.total_items()),
+        (
+            pages.progress().pages_done,
+            pages.progress().last_page,
+            pages.progress().total_items
+        ),
         (0, None, None)
     );
     let mut numbers = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.unwrap();
         numbers.push(page.page_number);
-        assert_eq!(pages.pages_done(), page.page_number);
-        assert_eq!(pages.last_page(), Some(5));
-        assert_eq!(pages.total_items(), Some(45));
+        assert_eq!(pages.progress().pages_done, page.page_number);
+        assert_eq!(pages.progress().last_page, Some(5));
+        assert_eq!(pages.progress().total_items, Some(45));
     }
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
-    assert_eq!(pages.next_page(), None);
-    assert!(!pages.failed());
+    assert_eq!(pages.progress().next_page, None);
+    assert!(!pages.progress().failed);
     assert!(pages.next().await.is_none());
 }
 
@@ -375,7 +379,7 @@ async fn videos_report_failure() {
         ok += 1;
     }
     assert_eq!(ok, 10);
-    assert!(videos.failed());
-    assert_eq!(videos.next_page(), None);
+    assert!(videos.progress().failed);
+    assert_eq!(videos.progress().next_page, None);
     assert!(videos.next().await.is_none());
 }

@@ -207,7 +207,7 @@ impl Client {
     /// let mut videos = client.videos(&GetByUploader::builder().page_size(1000).build()?);
     /// while let Some(video) = videos.next() {
     ///     let video = video?;
-    ///     eprintln!("page {}/{:?}: {}", videos.pages_done(), videos.last_page(), video.vid);
+    ///     eprintln!("page {}/{:?}: {}", videos.progress().pages_done, videos.progress().last_page, video.vid);
     /// }
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```

@@ -2,7 +2,7 @@
 
 use std::iter::FusedIterator;
 
-use polyv_core::{Error, GetByUploader, Page, Paged, Paginator, Video};
+use polyv_core::{Error, GetByUploader, Page, Paged, Paginator, Progress, Video};
 
 use crate::Client;
 
@@ -16,48 +16,16 @@ use crate::Client;
 pub struct Pages<E: Paged = GetByUploader> {
     client: Client,
     walk: Paginator<E>,
-    pages_done: u32,
-    total_items: Option<u64>,
-    failed: bool,
 }
 
 impl<E: Paged> Pages<E> {
     pub(crate) fn new(client: Client, walk: Paginator<E>) -> Self {
-        Self {
-            client,
-            walk,
-            pages_done: 0,
-            total_items: None,
-            failed: false,
-        }
+        Self { client, walk }
     }
 
-    /// Pages fetched and yielded so far.
-    pub fn pages_done(&self) -> u32 {
-        self.pages_done
-    }
-
-    /// The last page number, as the latest response reported it; `None`
-    /// before the first page arrives.
-    pub fn last_page(&self) -> Option<u64> {
-        self.walk.last_page()
-    }
-
-    /// The listing's size, as the latest response reported it; `None` before
-    /// the first page arrives.
-    pub fn total_items(&self) -> Option<u64> {
-        self.total_items
-    }
-
-    /// The number of the page the next call of `next` will fetch, or `None`
-    /// when the walk is over.
-    pub fn next_page(&self) -> Option<u32> {
-        self.walk.next_page()
-    }
-
-    /// Whether the walk ended on an error.
-    pub fn failed(&self) -> bool {
-        self.failed
+    /// How far the walk has got (pages done, last page, total, failure).
+    pub fn progress(&self) -> Progress {
+        self.walk.progress()
     }
 }
 
@@ -68,18 +36,13 @@ impl<E: Paged> Iterator for Pages<E> {
         let query = self.walk.next_query()?;
         match self.client.call(&query) {
             Err(error) => {
-                self.walk.finish();
-                self.failed = true;
+                self.walk.fail();
                 Some(Err(error))
             }
             // A page other than the one asked for ends the walk (the
             // paginator has already ended it).
             Ok(page) if !self.walk.accept(&page) => None,
-            Ok(page) => {
-                self.pages_done = self.pages_done.saturating_add(1);
-                self.total_items = Some(page.total_items);
-                Some(Ok(page))
-            }
+            Ok(page) => Some(Ok(page)),
         }
     }
 }
@@ -115,32 +78,9 @@ impl Videos {
         }
     }
 
-    /// Pages fetched so far.
-    pub fn pages_done(&self) -> u32 {
-        self.pages.pages_done()
-    }
-
-    /// The last page number, as the latest response reported it; `None`
-    /// before the first page arrives.
-    pub fn last_page(&self) -> Option<u64> {
-        self.pages.last_page()
-    }
-
-    /// The number of matching videos, as the latest response reported it;
-    /// `None` before the first page arrives.
-    pub fn total_items(&self) -> Option<u64> {
-        self.pages.total_items()
-    }
-
-    /// The number of the page that will be fetched once the current one is
-    /// used up, or `None` when no page is left to fetch.
-    pub fn next_page(&self) -> Option<u32> {
-        self.pages.next_page()
-    }
-
-    /// Whether the walk ended on an error.
-    pub fn failed(&self) -> bool {
-        self.pages.failed()
+    /// How far the walk has got (pages done, last page, total, failure).
+    pub fn progress(&self) -> Progress {
+        self.pages.progress()
     }
 }
 
@@ -161,7 +101,7 @@ impl Iterator for Videos {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let buffered = self.current.len();
-        if self.pages.next_page().is_none() {
+        if self.pages.progress().next_page.is_none() {
             (buffered, Some(buffered))
         } else {
             (buffered, None)

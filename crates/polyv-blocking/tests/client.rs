@@ -57,22 +57,25 @@ fn videos_walks_every_page_lazily() {
         server.requests().is_empty(),
         "nothing is fetched before next()"
     );
-    assert_eq!((videos.pages_done(), videos.last_page()), (0, None));
+    assert_eq!(
+        (videos.progress().pages_done, videos.progress().last_page),
+        (0, None)
+    );
     assert!(videos.next().unwrap().is_ok());
     assert_eq!(server.requests().len(), 1, "one page per page of items");
-    assert_eq!(videos.pages_done(), 1);
+    assert_eq!(videos.progress().pages_done, 1);
     let last = total.div_ceil(20);
-    assert_eq!(videos.last_page(), Some(last));
-    assert_eq!(videos.total_items(), Some(total));
+    assert_eq!(videos.progress().last_page, Some(last));
+    assert_eq!(videos.progress().total_items, Some(total));
 
     let mut vids: Vec<String> = vec!["first".into()];
     for video in videos.by_ref() {
         vids.push(video.unwrap().vid);
     }
     assert_eq!(vids.len() as u64, total);
-    assert_eq!(videos.pages_done() as u64, last);
+    assert_eq!(videos.progress().pages_done as u64, last);
     assert!(videos.next().is_none(), "fused");
-    assert!(!videos.failed());
+    assert!(!videos.progress().failed);
     let log = server.requests();
     assert_eq!(log.len() as u64, last);
     let pages: Vec<_> = log
@@ -122,7 +125,7 @@ fn a_failed_page_is_yielded_then_the_walk_ends() {
     let mut pages = client.pages(&query(10));
     // Fresh walk: request 3 onwards, no fault.
     assert!(pages.next().unwrap().is_ok());
-    assert!(!pages.failed());
+    assert!(!pages.progress().failed);
 }
 
 #[test]
@@ -135,7 +138,7 @@ fn errors_end_the_iterator() {
     let client = Client::new(config(&server)).unwrap();
     let mut videos = client.videos(&GetByUploader::new());
     assert!(matches!(videos.next(), Some(Err(Error::QueryFailed))));
-    assert!(videos.failed());
+    assert!(videos.progress().failed);
     assert!(videos.next().is_none());
     assert!(videos.next().is_none());
     // The default policy tried 4 times.

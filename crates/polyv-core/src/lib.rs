@@ -53,7 +53,7 @@ pub use endpoint::{Endpoint, PTIME_PARAM, Param, RawCall, SignedParams, redact_s
 pub use error::{Error, TransportErrorKind};
 pub use get_by_uploader::{GetByUploader, GetByUploaderBuilder, MAX_PAGE_SIZE, Order, Paged};
 pub use page::Page;
-pub use paginate::Paginator;
+pub use paginate::{Paginator, Progress};
 pub use policy::{
     Pacer, RateLimit, RetryDecision, RetryPolicy, clock_offset_ms, corrected_ms, unix_ms,
 };

@@ -29,7 +29,25 @@ use crate::{Page, Paged};
 pub struct Paginator<E> {
     query: E,
     next: Option<NonZeroU32>,
-    last_page: Option<u64>,
+    progress: Progress,
+}
+
+/// How far a walk has got: what a progress bar needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Pages accepted so far.
+    pub pages_done: u32,
+    /// The last page number, as the latest accepted response reported it;
+    /// `None` before the first page arrives.
+    pub last_page: Option<u64>,
+    /// The listing's size, as the latest accepted response reported it;
+    /// `None` before the first page arrives.
+    pub total_items: Option<u64>,
+    /// The next page the walk will accept, or `None` when it is over.
+    pub next_page: Option<u32>,
+    /// Whether the walk ended on an error.
+    pub failed: bool,
 }
 
 impl<E: Paged> Paginator<E> {
@@ -39,7 +57,7 @@ impl<E: Paged> Paginator<E> {
         Self {
             query,
             next,
-            last_page: None,
+            progress: Progress::default(),
         }
     }
 
@@ -55,7 +73,15 @@ impl<E: Paged> Paginator<E> {
 
     /// The last page according to the latest response, once one has arrived.
     pub fn last_page(&self) -> Option<u64> {
-        self.last_page
+        self.progress.last_page
+    }
+
+    /// How far the walk has got.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            next_page: self.next_page(),
+            ..self.progress
+        }
     }
 
     /// Judges the page that answered [`next_query`](Self::next_query). Returns
@@ -70,7 +96,9 @@ impl<E: Paged> Paginator<E> {
             return false;
         }
         let last = page.last_page();
-        self.last_page = Some(last);
+        self.progress.last_page = Some(last);
+        self.progress.total_items = Some(page.total_items);
+        self.progress.pages_done = self.progress.pages_done.saturating_add(1);
         let short = u64::try_from(page.items.len()).unwrap_or(u64::MAX) < u64::from(page.page_size);
         self.next = if page.items.is_empty() || short || u64::from(expected.get()) >= last {
             None
@@ -83,6 +111,13 @@ impl<E: Paged> Paginator<E> {
     /// Ends the walk early.
     pub fn finish(&mut self) {
         self.next = None;
+    }
+
+    /// Ends the walk because a page could not be fetched: the caller reports
+    /// the error, and the walk never skips past it.
+    pub fn fail(&mut self) {
+        self.next = None;
+        self.progress.failed = true;
     }
 }
 
@@ -161,6 +196,17 @@ mod tests {
         assert_eq!(p.last_page(), Some(5));
         assert!(p.accept(&serve(30, 20, 2))); // shrank: page 2 is short, the walk ends
         assert!(p.next_query().is_none());
+        let progress = p.progress();
+        assert_eq!(
+            (
+                progress.pages_done,
+                progress.last_page,
+                progress.total_items,
+                progress.next_page,
+                progress.failed
+            ),
+            (2, Some(2), Some(30), None, false)
+        );
 
         let mut p = Paginator::new(GetByUploader::new());
         assert!(p.accept(&serve(40, 20, 1)));
@@ -168,6 +214,17 @@ mod tests {
         assert_eq!(p.next_page(), Some(3));
         assert!(p.accept(&serve(60, 20, 3)));
         assert!(p.next_query().is_none());
+    }
+
+    #[test]
+    fn a_failure_ends_the_walk_and_is_recorded() {
+        let mut p = Paginator::new(GetByUploader::new());
+        assert!(p.accept(&serve(100, 20, 1)));
+        assert_eq!(p.progress().next_page, Some(2));
+        p.fail();
+        assert!(p.next_query().is_none());
+        assert!(p.progress().failed);
+        assert_eq!(p.progress().pages_done, 1);
     }
 
     #[test]
