@@ -614,12 +614,13 @@ fn head_closes_the_pipe_long_before_the_walk_ends() {
     let first: Value = serde_json::from_str(&line).unwrap();
     assert!(first["vid"].is_string());
     drop(reader); // `head -1` exits
+    let closed = Instant::now();
 
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if started.elapsed() > Duration::from_secs(20) {
+        if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             panic!("polyv kept walking after its stdout was closed");
         }
@@ -629,6 +630,11 @@ fn head_closes_the_pipe_long_before_the_walk_ends() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {err}");
     assert_eq!(err, "", "a closed pipe is not an error");
+    assert!(
+        closed.elapsed() < Duration::from_secs(5),
+        "exited {:?} after the pipe closed",
+        closed.elapsed()
+    );
     // About 4000 pages exist; a handful were fetched.
     let requested = server.requests().len();
     assert!(requested < 20, "{requested} pages requested");
@@ -688,4 +694,54 @@ fn completions_for_each_shell() {
             "{shell}"
         );
     }
+}
+
+#[test]
+fn timeout_and_default_retries() {
+    let slow = MockServer::builder()
+        .videos(10)
+        .fault(FaultRule::always(Fault::Latency(Duration::from_secs(3))))
+        .start()
+        .unwrap();
+    let started = Instant::now();
+    let out = run(
+        &mut polyv(&slow),
+        &[
+            "videos",
+            "by-uploader",
+            "--timeout",
+            "0.3",
+            "--retries",
+            "0",
+        ],
+    );
+    assert_status(&out, 3);
+    assert!(stderr(&out).contains("timeout"), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the timeout applied"
+    );
+
+    let failing = MockServer::builder()
+        .videos(10)
+        .fault(FaultRule::always(Fault::QueryFailed))
+        .start()
+        .unwrap();
+    let out = run(&mut polyv(&failing), &["videos", "by-uploader"]);
+    assert_status(&out, 3);
+    assert!(stderr(&out).starts_with("error: query failed.\n"));
+    assert!(stderr(&out).contains("gave up after 4 attempts (--retries 3)"));
+    assert_eq!(failing.requests().len(), 4, "3 retries by default");
+}
+
+#[test]
+fn verbose_logs_to_stderr_only_when_asked() {
+    let server = MockServer::builder().videos(30).start().unwrap();
+    let out = run(&mut polyv(&server), &["videos", "by-uploader", "-v"]);
+    assert_status(&out, 0);
+    assert!(stderr(&out).contains("response"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(DEMO_SECRET_KEY));
+    let out = run(&mut polyv(&server), &["videos", "by-uploader"]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "");
 }
