@@ -7,6 +7,8 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+// The clap doc comments are the `--help` text, where URLs must stay bare.
+#![allow(rustdoc::bare_urls)]
 
 mod cli;
 mod fail;
