@@ -184,53 +184,6 @@ async fn dropped_connection_is_io_and_redacted() {
 }
 
 #[tokio::test]
-async fn dropped_connection_is_retried_and_recovers() {
-    let server = MockServer::builder()
-        .dataset(dataset(20))
-        .fault(FaultRule::on_requests(Fault::DropConnection, [1]))
-        .start()
-        .unwrap();
-    let page = client(&server)
-        .get_by_uploader(&GetByUploader::new())
-        .await
-        .unwrap();
-    assert_eq!(page.items.len(), 20);
-    let log = server.requests();
-    assert_eq!(log.len(), 2);
-    assert_ne!(log[0].param("sign"), log[1].param("sign"), "re-signed");
-}
-
-#[tokio::test]
-async fn slow_answer_is_a_timeout() {
-    let server = MockServer::builder()
-        .dataset(dataset(1))
-        .fault(FaultRule::always(Fault::Latency(Duration::from_secs(3))))
-        .start()
-        .unwrap();
-    let client = Client::new(
-        config(&server.base_url())
-            .with_timeout(Duration::from_millis(200))
-            .with_retry(RetryPolicy::never()),
-    )
-    .unwrap();
-    let err = client
-        .get_by_uploader(&GetByUploader::new())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: TransportErrorKind::Timeout,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    no_full_sign(&err.to_string());
-}
-
-#[tokio::test]
 async fn refused_connection_is_connect() {
     // Bind, learn the port, close: nothing listens there any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
