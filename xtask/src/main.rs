@@ -4,7 +4,14 @@
 //!   included), the published signing vector reported by name, a one-shot run
 //!   of every benchmark so they cannot rot, and the dependency checks (the core
 //!   stays sans-IO, no OpenSSL, no aws-lc).
-//! - `cargo xtask bench`: the full benchmarks (see `docs/benchmarks.md`).
+//! - `cargo xtask bench [--quick]`: the full benchmarks, written to
+//!   `docs/benchmarks.md` (see there). It builds the release binaries, runs
+//!   criterion on the core, then re-runs this crate in release as
+//!   `xtask bench-run` for the Python comparisons, the end-to-end walks and
+//!   the memory walks, and writes the report.
+
+mod bench;
+mod e2e;
 
 use std::process::{Command, ExitCode};
 
@@ -18,8 +25,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("bench-run") => bench_run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench>");
+            eprintln!("usage: cargo xtask <test|bench [--quick]>");
             return ExitCode::from(2);
         }
     };
@@ -41,7 +49,10 @@ fn cargo(args: &[&str]) -> Step {
     if status.success() {
         Ok(())
     } else {
-        Err(Failure(format!("`cargo {}` exited with {status}", args.join(" "))))
+        Err(Failure(format!(
+            "`cargo {}` exited with {status}",
+            args.join(" ")
+        )))
     }
 }
 
@@ -62,12 +73,21 @@ fn cargo_output(args: &[&str]) -> Result<String, Failure> {
 
 fn test() -> Step {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     dependency_checks()?;
     signing_vector()?;
     cargo(&["test", "--workspace"])?;
-    // Every benchmark once, in test mode, so benches cannot rot.
+    // Every benchmark once, in test mode, so benches cannot rot...
     cargo(&["test", "--workspace", "--benches"])?;
+    // ...and the end-to-end harness on a few hundred videos, debug build.
+    bench_smoke()?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
@@ -94,25 +114,58 @@ fn signing_vector() -> Step {
 /// The core stays sans-IO, and nothing links OpenSSL or needs aws-lc's cmake.
 fn dependency_checks() -> Step {
     let core = cargo_output(&[
-        "tree", "-p", "polyv-core", "-e", "normal", "--prefix", "none", "--offline",
+        "tree",
+        "-p",
+        "polyv-core",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--offline",
     ])?;
     for io in ["reqwest", "ureq", "tokio", "hyper", "mio", "socket2"] {
         if core.lines().any(|l| l.split(' ').next() == Some(io)) {
-            return Err(Failure(format!("polyv-core depends on {io}: the core must stay sans-IO")));
+            return Err(Failure(format!(
+                "polyv-core depends on {io}: the core must stay sans-IO"
+            )));
         }
     }
     let all = cargo_output(&[
-        "tree", "--workspace", "-e", "normal,build", "--prefix", "none", "--offline",
+        "tree",
+        "--workspace",
+        "-e",
+        "normal,build",
+        "--prefix",
+        "none",
+        "--offline",
     ])?;
-    for banned in ["openssl-sys", "openssl", "native-tls", "aws-lc-sys", "aws-lc-rs"] {
+    for banned in [
+        "openssl-sys",
+        "openssl",
+        "native-tls",
+        "aws-lc-sys",
+        "aws-lc-rs",
+    ] {
         if all.lines().any(|l| l.split(' ').next() == Some(banned)) {
-            return Err(Failure(format!("the workspace depends on {banned}: use rustls with ring")));
+            return Err(Failure(format!(
+                "the workspace depends on {banned}: use rustls with ring"
+            )));
         }
     }
     if let Ok(blocking) = cargo_output(&[
-        "tree", "-p", "polyv-blocking", "-e", "normal", "--prefix", "none", "--offline",
+        "tree",
+        "-p",
+        "polyv-blocking",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--offline",
     ]) {
-        if blocking.lines().any(|l| l.split(' ').next() == Some("tokio")) {
+        if blocking
+            .lines()
+            .any(|l| l.split(' ').next() == Some("tokio"))
+        {
             return Err(Failure("polyv-blocking depends on tokio".into()));
         }
     }
@@ -121,7 +174,81 @@ fn dependency_checks() -> Step {
 }
 
 fn bench(args: &[String]) -> Step {
-    let mut cmd = vec!["bench", "--workspace"];
-    cmd.extend(args.iter().map(String::as_str));
-    cargo(&cmd)
+    let quick = match args {
+        [] => false,
+        [q] if q == "--quick" => true,
+        _ => {
+            return Err(Failure(format!(
+                "unknown bench arguments {args:?}; use --quick or nothing"
+            )));
+        }
+    };
+    // The mock and the CLI, optimised, for the walks.
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "polyv-mock",
+        "-p",
+        "polyv-cli",
+        "--bins",
+    ])?;
+    // Criterion on the core; the bench also writes the 1000-item page the
+    // Python micro-benchmark parses.
+    let opts = if quick {
+        bench::Opts::quick()
+    } else {
+        bench::Opts::full()
+    };
+    let fixtures = opts.fixtures();
+    let mut criterion = vec!["bench", "-p", "polyv-core", "--bench", "core"];
+    if quick {
+        criterion.extend(["--", "--warm-up-time", "1", "--measurement-time", "2"]);
+    }
+    eprintln!("xtask: cargo {}", criterion.join(" "));
+    let status = Command::new(env!("CARGO"))
+        .args(&criterion)
+        .env("POLYV_BENCH_FIXTURES", &fixtures)
+        .status()
+        .map_err(|e| Failure(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(Failure(format!("criterion failed: {status}")));
+    }
+    // The rest runs in an optimised xtask.
+    let mut run = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "xtask",
+        "--",
+        "bench-run",
+    ];
+    if quick {
+        run.push("--quick");
+    }
+    cargo(&run)
+}
+
+/// `xtask bench-run [--quick]`: the second half of `cargo xtask bench`.
+fn bench_run(args: &[String]) -> Step {
+    if cfg!(debug_assertions) {
+        eprintln!("xtask: warning: bench-run is a debug build; the walks are not optimised");
+    }
+    let opts = match args {
+        [] => bench::Opts::full(),
+        [q] if q == "--quick" => bench::Opts::quick(),
+        [q] if q == "--smoke" => bench::Opts::smoke(),
+        _ => return Err(Failure(format!("unknown bench-run arguments {args:?}"))),
+    };
+    bench::run(&opts).map_err(|e| Failure(format!("bench-run: {e}")))
+}
+
+/// The end-to-end harness, once, on a tiny catalogue with the debug binaries,
+/// so that it cannot rot. Its report goes under `target/bench-results/`.
+fn bench_smoke() -> Step {
+    cargo(&["build", "-p", "polyv-mock", "-p", "polyv-cli", "--bins"])?;
+    bench::run(&bench::Opts::smoke()).map_err(|e| Failure(format!("bench smoke: {e}")))?;
+    println!("bench smoke: the end-to-end harness ran: passed");
+    Ok(())
 }

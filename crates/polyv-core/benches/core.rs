@@ -135,6 +135,12 @@ fn signing(c: &mut Criterion) {
 fn parsing(c: &mut Criterion) {
     for items in [20, 1000] {
         let body = page_body(items);
+        // `cargo xtask bench` parses the same bytes with Python's json.loads.
+        if let Some(dir) = std::env::var_os("POLYV_BENCH_FIXTURES") {
+            let dir = std::path::PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("page{items}.json")), &body).unwrap();
+        }
         let mut group = c.benchmark_group(format!("parse {items} items"));
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function("Page<Video>", |b| {
