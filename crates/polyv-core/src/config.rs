@@ -206,22 +206,45 @@ impl Config {
         push_pair(&mut url, SIGN_PARAM, sign.as_str());
         url.pop(); // the last '&'
 
-        http::Request::builder()
-            .method(endpoint.method())
-            .uri(url)
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::USER_AGENT, &self.user_agent)
-            .body(())
-            .map_err(|err| Error::InvalidInput(format!("cannot build the request URL: {err}")))
+        // Assembled in place rather than through `http::request::Builder`,
+        // whose chained results move the whole request head at every step.
+        let invalid = |err: &dyn std::fmt::Display| {
+            Error::InvalidInput(format!("cannot build the request URL: {err}"))
+        };
+        let uri = http::Uri::try_from(url).map_err(|e| invalid(&e))?;
+        let user_agent = http::HeaderValue::from_str(&self.user_agent).map_err(|e| invalid(&e))?;
+        let mut request = http::Request::new(());
+        *request.method_mut() = endpoint.method();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.reserve(2);
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(http::header::USER_AGENT, user_agent);
+        Ok(request)
     }
 }
 
 /// Appends `name=value&`, form-urlencoded as PHP's `http_build_query` does.
 fn push_pair(url: &mut String, name: &str, value: &str) {
-    url.extend(form_urlencoded::byte_serialize(name.as_bytes()));
+    push_encoded(url, name);
     url.push('=');
-    url.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    push_encoded(url, value);
     url.push('&');
+}
+
+/// Form-urlencodes `text` onto `url`; text that needs no escaping (ids,
+/// numbers, flags: most parameters) is copied as it is.
+fn push_encoded(url: &mut String, text: &str) {
+    // The bytes `form_urlencoded::byte_serialize` leaves unchanged.
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+    if text.bytes().all(plain) {
+        url.push_str(text);
+    } else {
+        url.extend(form_urlencoded::byte_serialize(text.as_bytes()));
+    }
 }
 
 fn validate_base_url(base_url: &str) -> Result<String, Error> {

@@ -179,7 +179,12 @@ impl Endpoint for GetByUploader {
     type Data = Page<Video>;
 
     fn path(&self, user_id: &UserId) -> String {
-        format!("/v2/video/{user_id}/get-by-uploader")
+        let user_id = user_id.as_str();
+        let mut path = String::with_capacity(user_id.len() + 26);
+        path.push_str("/v2/video/");
+        path.push_str(user_id);
+        path.push_str("/get-by-uploader");
+        path
     }
 
     fn params(&self) -> Vec<Param> {
