@@ -221,6 +221,10 @@ pub(crate) enum Walker {
     Async(usize),
     /// A raw ureq loop over pre-signed URLs, bodies read, nothing parsed.
     UreqFloor,
+    /// The raw ureq loop with the one setting the client adds that costs:
+    /// a per-request timeout (`timeout_global`, the config's 30 s). Context,
+    /// not a floor.
+    UreqTimeout,
     /// A raw reqwest loop over pre-signed URLs, bodies read, nothing parsed.
     ReqwestFloor,
     /// `xtask/bench/polyv_walk.py walk`: requests.Session + hashlib + json.
@@ -235,6 +239,7 @@ impl Walker {
             Self::Async(n) => format!("polyv-async videos().fetch_ahead({n})"),
             Self::UreqFloor => "floor: raw ureq loop, pre-signed".into(),
             Self::ReqwestFloor => "floor: raw reqwest loop, pre-signed".into(),
+            Self::UreqTimeout => "context: raw ureq loop + timeout_global(30 s)".into(),
             Self::Python => "Python requests.Session + hashlib + json".into(),
         }
     }
@@ -270,7 +275,8 @@ impl Harness {
         let walk = match walker {
             Walker::Blocking => blocking(mock, page_size, limited, max_pages)?,
             Walker::Async(n) => self.asynchronous(mock, page_size, n)?,
-            Walker::UreqFloor => ureq_floor(mock, page_size)?,
+            Walker::UreqFloor => ureq_floor(mock, page_size, None)?,
+            Walker::UreqTimeout => ureq_floor(mock, page_size, Some(30))?,
             Walker::ReqwestFloor => self.reqwest_floor(mock, page_size)?,
             Walker::Python => self.python_walk(mock, page_size)?,
         };
@@ -282,7 +288,10 @@ impl Harness {
                 walk.pages
             ));
         }
-        let counts_videos = !matches!(walker, Walker::UreqFloor | Walker::ReqwestFloor);
+        let counts_videos = !matches!(
+            walker,
+            Walker::UreqFloor | Walker::UreqTimeout | Walker::ReqwestFloor
+        );
         if counts_videos && max_pages.is_none() && walk.videos != mock.videos as u64 {
             return Err(format!(
                 "{}: {} videos, expected {}",
@@ -442,9 +451,15 @@ fn check_page(body: &[u8]) -> Res<()> {
     Ok(())
 }
 
-fn ureq_floor(mock: &Mock, page_size: Option<u32>) -> Res<Walk> {
+fn ureq_floor(mock: &Mock, page_size: Option<u32>, timeout_s: Option<u64>) -> Res<Walk> {
     let urls = presigned(mock, page_size)?;
-    let agent = ureq::Agent::new_with_defaults();
+    let agent: ureq::Agent = match timeout_s {
+        None => ureq::Agent::new_with_defaults(),
+        Some(s) => ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(s)))
+            .build()
+            .new_agent(),
+    };
     let timer = Timer::start(mock);
     let (mut bytes, mut last) = (0, Vec::new());
     for url in &urls {
