@@ -3,7 +3,11 @@
 //! error type.
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use polyv_core::{Error, TransportErrorKind, http, redact_signed};
 
@@ -20,14 +24,63 @@ pub(crate) struct Received {
 /// with ring and the webpki roots (ureq's `rustls` feature), certificate and
 /// host-name checks on.
 pub(crate) fn agent(config: &polyv_core::Config) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let ureq_config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(Some(config.connect_timeout()))
         .timeout_global(Some(config.timeout()))
         .user_agent(config.user_agent())
-        .build()
-        .new_agent()
+        .build();
+    ureq::Agent::with_parts(
+        ureq_config,
+        DefaultConnector::default(),
+        IpLiteralsFirst::default(),
+    )
+}
+
+/// Answers hosts that are IP literals (`127.0.0.1`, `[::1]`) without a lookup
+/// and hands names to ureq's own resolver.
+///
+/// Why: whenever a timeout is set, ureq's default resolver runs every lookup
+/// on a fresh thread so that it can be abandoned, and it resolves before it
+/// looks for a pooled connection, so each request on a kept-alive connection
+/// to `127.0.0.1` started and joined a thread (measured in `cargo xtask
+/// bench`). A literal needs no lookup, so nothing changes but the cost.
+#[derive(Debug, Default)]
+struct IpLiteralsFirst(DefaultResolver);
+
+impl Resolver for IpLiteralsFirst {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        match ip_literal(uri) {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
+}
+
+/// The socket address of a URI whose host is an IP literal.
+fn ip_literal(uri: &http::Uri) -> Option<SocketAddr> {
+    let host = uri.host()?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip: IpAddr = host.parse().ok()?;
+    let port = uri.port_u16().or(match uri.scheme_str()? {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some(SocketAddr::new(ip, port))
 }
 
 /// Sends one request and reads the whole body (at most `max_body_bytes`).
@@ -141,6 +194,25 @@ fn io_kind(error: &io::Error) -> TransportErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_literals_resolve_without_a_lookup() {
+        let cases = [
+            ("http://127.0.0.1:8080/x", Some("127.0.0.1:8080")),
+            ("http://127.0.0.1/x", Some("127.0.0.1:80")),
+            ("https://[::1]/x", Some("[::1]:443")),
+            ("http://[::1]:9/x", Some("[::1]:9")),
+            ("https://api.polyv.net/v2", None),
+        ];
+        for (uri, expected) in cases {
+            let uri: http::Uri = uri.parse().unwrap();
+            assert_eq!(
+                ip_literal(&uri),
+                expected.map(|a| a.parse::<SocketAddr>().unwrap()),
+                "{uri}"
+            );
+        }
+    }
 
     #[test]
     fn errors_map_to_kinds() {
