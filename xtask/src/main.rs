@@ -41,9 +41,15 @@ fn main() -> ExitCode {
 }
 
 fn cargo(args: &[&str]) -> Step {
-    eprintln!("xtask: cargo {}", args.join(" "));
+    cargo_with_env(args, &[])
+}
+
+fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Step {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
+    eprintln!("xtask: {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(env!("CARGO"))
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .map_err(|e| Failure(format!("cannot run cargo: {e}")))?;
     if status.success() {
@@ -81,6 +87,7 @@ fn test() -> Step {
         "-D",
         "warnings",
     ])?;
+    docs()?;
     dependency_checks()?;
     signing_vector()?;
     cargo(&["test", "--workspace"])?;
@@ -90,6 +97,14 @@ fn test() -> Step {
     bench_smoke()?;
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// `cargo doc` with every rustdoc warning an error (broken links, bare URLs...).
+fn docs() -> Step {
+    cargo_with_env(
+        &["doc", "--workspace", "--no-deps", "--quiet"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )
 }
 
 /// Runs the published vector on its own so its result is reported by name.
