@@ -40,6 +40,8 @@ pub struct Config {
     correct_clock_skew: bool,
     rate_limit: Option<RateLimit>,
     user_agent: String,
+    /// `user_agent`, validated once; `None` when it is not a valid header value.
+    user_agent_header: Option<http::HeaderValue>,
     max_body_bytes: u64,
 }
 
@@ -59,6 +61,7 @@ impl Config {
             correct_clock_skew: true,
             rate_limit: Some(RateLimit::polyv_default()),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
+            user_agent_header: Some(http::HeaderValue::from_static(DEFAULT_USER_AGENT)),
             max_body_bytes: 8 * 1024 * 1024,
         }
     }
@@ -102,6 +105,7 @@ impl Config {
     /// Sets the `User-Agent`.
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
+        self.user_agent_header = http::HeaderValue::from_str(&self.user_agent).ok();
         self
     }
 
@@ -164,7 +168,8 @@ impl Config {
     }
 
     /// Signs the endpoint's call at `now_ms` (milliseconds since the epoch, as
-    /// the server's clock would read it) and returns the request to send.
+    /// the server's clock would read it) and returns the request to send:
+    /// method, URL with the encoded, signed query, `Accept` and `User-Agent`.
     ///
     /// Every attempt must be prepared afresh: a signed request expires after
     /// 3 minutes and must never be resent.
@@ -173,6 +178,47 @@ impl Config {
         endpoint: &E,
         now_ms: u64,
     ) -> Result<http::Request<()>, Error> {
+        let url = self.signed_url(endpoint, now_ms)?;
+        let user_agent = self.user_agent_header.clone().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "the user agent {:?} is not a valid header value",
+                self.user_agent
+            ))
+        })?;
+        let uri = http::Uri::try_from(url)
+            .map_err(|err| Error::InvalidInput(format!("cannot build the request URL: {err}")))?;
+        // Assembled in place rather than through `http::request::Builder`,
+        // whose chained results move the whole request head at every step.
+        let mut request = http::Request::new(());
+        *request.method_mut() = endpoint.method();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.reserve(2);
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(http::header::USER_AGENT, user_agent);
+        Ok(request)
+    }
+
+    /// The lean path under [`prepare`](Self::prepare): only the signed URL,
+    /// for HTTP clients that take a URL string (and for the method and
+    /// headers, [`Endpoint::method`] and [`user_agent`](Self::user_agent)).
+    ///
+    /// ```
+    /// use polyv_core::{Config, Credentials, GetByUploader};
+    ///
+    /// let config = Config::new(Credentials::new("u1", "secret")?);
+    /// let url = config.signed_url(&GetByUploader::new(), 1_700_000_000_000)?;
+    /// assert!(url.starts_with("https://api.polyv.net/v2/video/u1/get-by-uploader?ptime=1700000000000&sign="));
+    /// # Ok::<(), polyv_core::Error>(())
+    /// ```
+    pub fn signed_url<E: Endpoint + ?Sized>(
+        &self,
+        endpoint: &E,
+        now_ms: u64,
+    ) -> Result<String, Error> {
         let mut params = endpoint.params();
         params.retain(|(_, value)| !value.is_empty());
         if let Some((name, _)) = params
@@ -188,42 +234,31 @@ impl Config {
         let sign = sign(
             params
                 .iter()
-                .map(|(name, value)| (name.as_ref(), value.as_str()))
+                .map(|(name, value)| (name.as_ref(), value.as_ref()))
                 .chain([(PTIME_PARAM, ptime.as_str())])
                 .filter(|(name, _)| signed.includes(name)),
             self.credentials.secret_key(),
         );
 
         let path = endpoint.path(self.credentials.user_id());
-        let mut url = String::with_capacity(self.base_url.len() + path.len() + 128);
+        let query_len: usize = params
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 2)
+            .sum();
+        let mut url =
+            String::with_capacity(self.base_url.len() + path.len() + query_len + ptime.len() + 60);
         url.push_str(&self.base_url);
         url.push_str(&path);
         url.push('?');
         for (name, value) in &params {
             push_pair(&mut url, name, value);
         }
-        push_pair(&mut url, PTIME_PARAM, &ptime);
-        push_pair(&mut url, SIGN_PARAM, sign.as_str());
-        url.pop(); // the last '&'
-
-        // Assembled in place rather than through `http::request::Builder`,
-        // whose chained results move the whole request head at every step.
-        let invalid = |err: &dyn std::fmt::Display| {
-            Error::InvalidInput(format!("cannot build the request URL: {err}"))
-        };
-        let uri = http::Uri::try_from(url).map_err(|e| invalid(&e))?;
-        let user_agent = http::HeaderValue::from_str(&self.user_agent).map_err(|e| invalid(&e))?;
-        let mut request = http::Request::new(());
-        *request.method_mut() = endpoint.method();
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        headers.reserve(2);
-        headers.insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        );
-        headers.insert(http::header::USER_AGENT, user_agent);
-        Ok(request)
+        // Digits and hex digits: nothing to encode.
+        url.push_str("ptime=");
+        url.push_str(&ptime);
+        url.push_str("&sign=");
+        url.push_str(sign.as_str());
+        Ok(url)
     }
 }
 
@@ -235,15 +270,45 @@ fn push_pair(url: &mut String, name: &str, value: &str) {
     url.push('&');
 }
 
-/// Form-urlencodes `text` onto `url`; text that needs no escaping (ids,
-/// numbers, flags: most parameters) is copied as it is.
+/// The bytes `application/x-www-form-urlencoded` leaves as they are.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+        b += 1;
+    }
+    table
+};
+
+/// Form-urlencodes `text` onto `url`, byte for byte what
+/// `form_urlencoded::byte_serialize` writes (a property test holds them
+/// equal): unreserved runs are copied whole, a space becomes `+`, any other
+/// byte `%XX`.
 fn push_encoded(url: &mut String, text: &str) {
-    // The bytes `form_urlencoded::byte_serialize` leaves unchanged.
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
-    if text.bytes().all(plain) {
-        url.push_str(text);
-    } else {
-        url.extend(form_urlencoded::byte_serialize(text.as_bytes()));
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = text.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if UNRESERVED[usize::from(b)] {
+            continue;
+        }
+        // A run of unreserved (ASCII) bytes starts and ends on char boundaries.
+        if run_start < i {
+            url.push_str(&text[run_start..i]);
+        }
+        if b == b' ' {
+            url.push('+');
+        } else {
+            url.push('%');
+            url.push(char::from(HEX[usize::from(b >> 4)]));
+            url.push(char::from(HEX[usize::from(b & 0xF)]));
+        }
+        run_start = i + 1;
+    }
+    if run_start < bytes.len() {
+        url.push_str(&text[run_start..]);
     }
 }
 
@@ -411,6 +476,24 @@ mod tests {
         let free = ClientState::new(&limited.with_rate_limit(None));
         for _ in 0..1000 {
             assert_eq!(free.pace(Duration::ZERO), Duration::ZERO);
+        }
+    }
+
+    #[test]
+    fn encoding_matches_form_urlencoded() {
+        for text in [
+            "",
+            "plain-._*09AZaz",
+            "a+b c&d=e#f@x.com",
+            "测试 😀",
+            "%2B",
+            "~!'()",
+            "\u{7f}\u{0}",
+        ] {
+            let mut ours = String::new();
+            push_encoded(&mut ours, text);
+            let reference: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            assert_eq!(ours, reference, "{text:?}");
         }
     }
 

@@ -11,8 +11,9 @@ use crate::{Error, UserId};
 /// The parameter that carries the request time in milliseconds.
 pub const PTIME_PARAM: &str = "ptime";
 
-/// A query parameter: a name and its raw (unencoded) value.
-pub type Param = (Cow<'static, str>, String);
+/// A query parameter: a name and its raw (unencoded) value. Both are `Cow`s
+/// so that fixed names and values (flags, enum codes) cost no allocation.
+pub type Param = (Cow<'static, str>, Cow<'static, str>);
 
 /// Which parameters an endpoint signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ impl SignedParams {
 ///         format!("/v2/video/{user_id}/get-title")
 ///     }
 ///     fn params(&self) -> Vec<Param> {
-///         vec![("vid".into(), self.vid.clone())]
+///         vec![("vid".into(), self.vid.clone().into())]
 ///     }
 /// }
 /// ```
@@ -131,7 +132,8 @@ impl RawCall {
 
     /// Adds a parameter.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.params.push((Cow::Owned(name.into()), value.into()));
+        self.params
+            .push((Cow::Owned(name.into()), Cow::Owned(value.into())));
         self
     }
 

@@ -23,6 +23,16 @@ pub enum Order {
 }
 
 impl Order {
+    /// The `orderType` value as sent.
+    fn order_type_str(self) -> &'static str {
+        match self {
+            Self::PtimeAsc => "1",
+            Self::PtimeDesc => "2",
+            Self::TimesAsc => "3",
+            Self::TimesDesc => "4",
+        }
+    }
+
     /// The `orderType` value.
     pub fn order_type(self) -> u8 {
         match self {
@@ -171,8 +181,8 @@ impl GetByUploaderBuilder {
     }
 }
 
-fn flag(yes: bool) -> String {
-    if yes { "1" } else { "0" }.to_owned()
+fn flag(yes: bool) -> Cow<'static, str> {
+    Cow::Borrowed(if yes { "1" } else { "0" })
 }
 
 impl Endpoint for GetByUploader {
@@ -189,18 +199,22 @@ impl Endpoint for GetByUploader {
 
     fn params(&self) -> Vec<Param> {
         let mut params: Vec<Param> = Vec::with_capacity(7);
-        let mut push = |name: &'static str, value: Option<String>| {
+        let mut push = |name: &'static str, value: Option<Cow<'static, str>>| {
             if let Some(value) = value {
                 params.push((Cow::Borrowed(name), value));
             }
         };
-        push("email", self.email.clone());
-        push("orderType", self.order.map(|o| o.order_type().to_string()));
-        push("cataid", self.category.map(|c| c.to_string()));
+        let owned = |s: String| Cow::Owned(s);
+        push("email", self.email.clone().map(owned));
+        push(
+            "orderType",
+            self.order.map(|o| Cow::Borrowed(o.order_type_str())),
+        );
+        push("cataid", self.category.map(|c| owned(c.to_string())));
         push("containSubCata", self.include_subcategories.map(flag));
         push("published", self.published_only.map(flag));
-        push("page", self.page.map(|p| p.to_string()));
-        push("pageSize", self.page_size.map(|s| s.to_string()));
+        push("page", self.page.map(|p| owned(p.to_string())));
+        push("pageSize", self.page_size.map(|s| owned(s.to_string())));
         params
     }
 }
@@ -263,7 +277,7 @@ mod tests {
         let params = q.params();
         let pairs: Vec<(&str, &str)> = params
             .iter()
-            .map(|(n, v)| (n.as_ref(), v.as_str()))
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
             .collect();
         assert_eq!(
             pairs,

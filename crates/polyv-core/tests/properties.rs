@@ -1,7 +1,9 @@
 //! Property tests: the signer against a deliberately naive reference, and the
 //! parser against arbitrary input.
 
-use polyv_core::{Page, SecretKey, Video, canonical_string, parse_response, sign};
+use polyv_core::{
+    Config, Credentials, Page, RawCall, SecretKey, Video, canonical_string, parse_response, sign,
+};
 use proptest::prelude::*;
 use sha1::{Digest, Sha1};
 
@@ -72,6 +74,21 @@ proptest! {
         prop_assert_eq!(canonical_string(a.iter().copied()), canonical_string(b.iter().copied()));
         let key = SecretKey::new("k");
         prop_assert_eq!(sign(a, &key), sign(b, &key));
+    }
+
+    #[test]
+    fn query_encoding_is_form_urlencoded(value in "\\PC{0,24}", name in "[a-zA-Z]{1,8}") {
+        prop_assume!(name != "sign" && name != "ptime");
+        let config = Config::new(Credentials::new("u1", "k").unwrap());
+        let call = RawCall::get("/p").unwrap().param(name.clone(), value.clone());
+        let url = config.signed_url(&call, 1).unwrap();
+        let query = url.split_once('?').unwrap().1;
+        let expected: String = if value.is_empty() {
+            "ptime=1&sign=".to_owned()
+        } else {
+            format!("{name}={}&ptime=1&sign=", form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
+        };
+        prop_assert!(query.starts_with(&expected), "{} vs {}", query, expected);
     }
 
     #[test]
