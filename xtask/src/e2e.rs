@@ -227,6 +227,9 @@ pub(crate) enum Walker {
     UreqTimeout,
     /// A raw reqwest loop over pre-signed URLs, bodies read, nothing parsed.
     ReqwestFloor,
+    /// The raw reqwest loop with the client's per-request timeout (30 s):
+    /// context, not a floor, like [`Walker::UreqTimeout`].
+    ReqwestTimeout,
     /// `xtask/bench/polyv_walk.py walk`: requests.Session + hashlib + json.
     Python,
 }
@@ -240,6 +243,7 @@ impl Walker {
             Self::UreqFloor => "floor: raw ureq loop, pre-signed".into(),
             Self::ReqwestFloor => "floor: raw reqwest loop, pre-signed".into(),
             Self::UreqTimeout => "context: raw ureq loop + timeout_global(30 s)".into(),
+            Self::ReqwestTimeout => "context: raw reqwest loop + timeout(30 s)".into(),
             Self::Python => "Python requests.Session + hashlib + json".into(),
         }
     }
@@ -277,7 +281,8 @@ impl Harness {
             Walker::Async(n) => self.asynchronous(mock, page_size, n)?,
             Walker::UreqFloor => ureq_floor(mock, page_size, None)?,
             Walker::UreqTimeout => ureq_floor(mock, page_size, Some(30))?,
-            Walker::ReqwestFloor => self.reqwest_floor(mock, page_size)?,
+            Walker::ReqwestFloor => self.reqwest_floor(mock, page_size, None)?,
+            Walker::ReqwestTimeout => self.reqwest_floor(mock, page_size, Some(30))?,
             Walker::Python => self.python_walk(mock, page_size)?,
         };
         let expected_pages = max_pages.unwrap_or_else(|| pages_of(mock.videos, page_size));
@@ -290,7 +295,7 @@ impl Harness {
         }
         let counts_videos = !matches!(
             walker,
-            Walker::UreqFloor | Walker::UreqTimeout | Walker::ReqwestFloor
+            Walker::UreqFloor | Walker::UreqTimeout | Walker::ReqwestFloor | Walker::ReqwestTimeout
         );
         if counts_videos && max_pages.is_none() && walk.videos != mock.videos as u64 {
             return Err(format!(
@@ -320,13 +325,20 @@ impl Harness {
         })
     }
 
-    fn reqwest_floor(&self, mock: &Mock, page_size: Option<u32>) -> Res<Walk> {
+    fn reqwest_floor(
+        &self,
+        mock: &Mock,
+        page_size: Option<u32>,
+        timeout_s: Option<u64>,
+    ) -> Res<Walk> {
         let urls = presigned(mock, page_size)?;
         self.rt.block_on(async {
-            let http = polyv_async::reqwest::Client::builder()
-                .tls_backend_preconfigured(polyv_async::tls_config().map_err(err)?)
-                .build()
-                .map_err(err)?;
+            let mut builder = polyv_async::reqwest::Client::builder()
+                .tls_backend_preconfigured(polyv_async::tls_config().map_err(err)?);
+            if let Some(s) = timeout_s {
+                builder = builder.timeout(std::time::Duration::from_secs(s));
+            }
+            let http = builder.build().map_err(err)?;
             let timer = Timer::start(mock);
             let (mut bytes, mut last) = (0, Vec::new());
             for url in &urls {
