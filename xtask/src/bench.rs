@@ -995,11 +995,15 @@ const ANALYSIS: &str = r"
   (Config::timeout, 30 s), so the floor keeps none and the remaining gap is reported, not hidden:
   the socket-timeout syscalls, parsing the page (~16 µs for 20 videos, ~7% of a loopback page), and
   signing (~1 µs).
-- **Walk, polyv-async sequential vs the raw reqwest loop.** Most of the gap is the per-request timeout:
-  the row `context: raw reqwest loop + timeout(30 s)` is the raw loop with only that setting, and on
-  tokio's multi-threaded runtime arming a timer per request wakes the parked driver thread (perf:
-  futex and eventfd wake-ups dominate the profile). The rest is parsing the page (~16 µs) and a
-  second URL parse (`http::Uri` to `reqwest::Url`).
+- **Walk, polyv-async sequential vs the raw reqwest loop.** Not the timeout: the row
+  `context: raw reqwest loop + timeout(30 s)` costs the same as the floor. The client spends ~50 µs
+  more CPU per page than the floor; a user-space profile (perf, `cpu-clock:u`) puts most of it in
+  parsing the page (serde_json, its UTF-8 validation, and malloc/free for the owned strings: together
+  over a third of the client's user time), the rest spread thin (the `http::Uri` to `reqwest::Url`
+  round trip, headers, copying the body out of hyper's chunks, tracing spans); kernel time is
+  dominated by the wake-ups between the caller's thread and the runtime's workers, for floor and
+  client alike. The floor parses nothing, so a client that must parse each page cannot reach it on
+  loopback; with 20 ms of latency the two are within 1%.
 - **Loopback walks are CPU-bound on 2 cores.** The mock and the client alternate on the same two cores;
   each walk's wall is roughly client CPU + mock CPU, which is why client-side microseconds show as wall
   time and why fetch-ahead still helps without injected latency (it overlaps the two processes).
