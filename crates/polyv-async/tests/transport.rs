@@ -184,34 +184,6 @@ async fn dropped_connection_is_io_and_redacted() {
 }
 
 #[tokio::test]
-async fn refused_connection_is_connect() {
-    // Bind, learn the port, close: nothing listens there any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client =
-        Client::new(config(&format!("http://127.0.0.1:{port}")).with_retry(RetryPolicy::never()))
-            .unwrap();
-    let err = client
-        .get_by_uploader(&GetByUploader::new())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: TransportErrorKind::Connect,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    no_full_sign(&err.to_string());
-}
-
-#[tokio::test]
 async fn clock_offset_is_learnt_once_and_shared_by_clones() {
     let server = MockServer::builder()
         .dataset(dataset(1))

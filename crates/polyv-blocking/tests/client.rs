@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use polyv_blocking::{
     Client, Config, Credentials, Error, GetByUploader, RateLimit, RawCall, RetryPolicy,
-    TransportErrorKind,
 };
 use polyv_mock::{DEMO_SECRET_KEY, DEMO_USER_ID, Fault, FaultRule, MockBuilder, MockServer};
 
@@ -181,33 +180,6 @@ fn raw_calls_return_json() {
         matches!(err, Error::Http { status: 404, .. } | Error::Api { .. }),
         "{err:?}"
     );
-}
-
-#[test]
-fn connection_refused_is_a_connect_error() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let config = Config::new(Credentials::new("u1", "k").unwrap())
-        .with_base_url(&format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .with_retry(RetryPolicy::never());
-    let err = Client::new(config)
-        .unwrap()
-        .get_by_uploader(&GetByUploader::new())
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: TransportErrorKind::Connect,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.is_retryable());
 }
 
 #[test]

@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
             bad_gateway_is_retried_then_reported,
             truncated_json_is_retried,
             dropped_connection_is_retried,
+            refused_connection_is_a_connect_error,
             clock_ahead_is_corrected,
             clock_behind_is_corrected,
             pagination_boundaries,
@@ -387,6 +388,37 @@ pub mod cases {
             matches!(err, Error::Transport { .. } | Error::Truncated { .. }),
             "{err:?}"
         );
+    }
+
+    /// Nothing listening: a retryable connect error that shows no full sign.
+    pub fn refused_connection_is_a_connect_error<S: Subject>() {
+        // Bind, learn the port, close: nothing listens there any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .port();
+        let config = Config::new(
+            Credentials::new(DEMO_USER_ID, DEMO_SECRET_KEY).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .with_base_url(&format!("http://127.0.0.1:{port}"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_rate_limit(None)
+        .with_retry(RetryPolicy::never());
+        let client: S = connect(config);
+        let err = client.get_by_uploader(&GetByUploader::new()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Transport {
+                    kind: TransportErrorKind::Connect,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.is_retryable());
+        assert!(!err.to_string().contains(DEMO_SECRET_KEY));
+        assert!(!err.to_string().contains("sign="), "{err}");
     }
 
     fn skew_is_corrected<S: Subject>(offset_ms: i64) {
