@@ -1,25 +1,10 @@
 //! What the client logs: one event per attempt, never the secret or a full sign.
 #![allow(missing_docs)]
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use polyv_blocking::{Client, Config, Credentials, GetByUploader, RetryPolicy};
 use polyv_mock::{DEMO_SECRET_KEY, DEMO_USER_ID, Fault, FaultRule, MockServer};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn attempts_are_logged_without_secrets() {
@@ -40,19 +25,11 @@ fn attempts_are_logged_without_secrets() {
             ),
     )
     .unwrap();
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let log = polyv_conformance::capture_logs(|| {
         client
             .get_by_uploader(&GetByUploader::builder().page(1).build().unwrap())
             .unwrap();
     });
-    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     for expected in [
         "attempt=1 status=500",
         "attempt=2 status=502",
