@@ -368,6 +368,43 @@ fn cpu_model() -> String {
 }
 
 /// Runs everything after criterion and writes the report.
+/// `xtask bench-run --walk <walker> [reps]`: one walker, `reps` times, over
+/// the full catalogue, printing each wall; for profilers (`perf record -p`),
+/// not for the report.
+pub(crate) fn walk_only(name: &str, reps: usize) -> Res<()> {
+    let walker = match name {
+        "blocking" => Walker::Blocking,
+        "ureq-floor" => Walker::UreqFloor,
+        "ureq-timeout" => Walker::UreqTimeout,
+        "reqwest-floor" => Walker::ReqwestFloor,
+        "reqwest-timeout" => Walker::ReqwestTimeout,
+        "python" => Walker::Python,
+        other => match other.strip_prefix("async").map(str::parse) {
+            Some(Ok(n)) => Walker::Async(n),
+            _ => {
+                return Err(format!(
+                    "unknown walker {other}: blocking, async<N>, ureq-floor, ureq-timeout, \
+                     reqwest-floor, reqwest-timeout or python"
+                ));
+            }
+        },
+    };
+    let opts = Opts::full();
+    let harness = Harness::new(&workspace_root().join("xtask/bench/polyv_walk.py"))?;
+    let mock = Mock::start(&opts.bin_dir.join("polyv-mock"), opts.videos, None)?;
+    for _ in 0..reps {
+        let walk = harness.walk(walker, &mock, None, false, None)?;
+        eprintln!(
+            "{}: {:.3} s wall, client CPU {:.2} s, mock CPU {:.2} s",
+            walker.label(),
+            walk.wall,
+            walk.client_cpu,
+            walk.mock_cpu
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn run(opts: &Opts) -> Res<()> {
     let root = workspace_root();
     let script = root.join("xtask/bench/polyv_walk.py");

@@ -254,6 +254,16 @@ fn bench_run(args: &[String]) -> Step {
         [] => bench::Opts::full(),
         [q] if q == "--quick" => bench::Opts::quick(),
         [q] if q == "--smoke" => bench::Opts::smoke(),
+        [w, walker, reps @ ..] if w == "--walk" => {
+            let reps = match reps {
+                [] => 5,
+                [n] => n
+                    .parse()
+                    .map_err(|_| Failure(format!("--walk: {n} is not a repetition count")))?,
+                _ => return Err(Failure(format!("unknown bench-run arguments {args:?}"))),
+            };
+            return bench::walk_only(walker, reps).map_err(|e| Failure(format!("bench-run: {e}")));
+        }
         _ => return Err(Failure(format!("unknown bench-run arguments {args:?}"))),
     };
     bench::run(&opts).map_err(|e| Failure(format!("bench-run: {e}")))
