@@ -319,7 +319,7 @@ impl Harness {
             while let Some(video) = videos.next().await {
                 let video = video.map_err(err)?;
                 n += 1;
-                digest = fnv(digest, video.vid.as_bytes());
+                digest = fnv(digest, video.vid().as_bytes());
             }
             Ok(timer.finish(n, u64::from(videos.progress().pages_done), digest))
         })
@@ -422,7 +422,7 @@ fn blocking(
             count += 1;
             for video in &page.items {
                 n += 1;
-                digest = fnv(digest, video.vid.as_bytes());
+                digest = fnv(digest, video.vid().as_bytes());
             }
         }
         return Ok(timer.finish(n, count, digest));
@@ -431,7 +431,7 @@ fn blocking(
     for video in videos.by_ref() {
         let video = video.map_err(err)?;
         n += 1;
-        digest = fnv(digest, video.vid.as_bytes());
+        digest = fnv(digest, video.vid().as_bytes());
     }
     Ok(timer.finish(n, u64::from(videos.progress().pages_done), digest))
 }

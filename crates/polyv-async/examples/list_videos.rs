@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         page.total_items
     );
     for video in &page.items {
-        println!("{}\t{:?}\t{}", video.vid, video.status, video.title);
+        println!("{}\t{:?}\t{}", video.vid(), video.status(), video.title());
     }
     Ok(())
 }

@@ -21,7 +21,7 @@
 //! // Every page, lazily, with up to 4 page requests in flight.
 //! let mut videos = client.videos(&query).fetch_ahead(4);
 //! while let Some(video) = videos.try_next().await? {
-//!     println!("{} {}", video.vid, video.title);
+//!     println!("{} {}", video.vid(), video.title());
 //! }
 //! # Ok(()) }
 //! ```
@@ -248,7 +248,7 @@ impl Client {
     /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
     /// let query = GetByUploader::builder().page(2).build()?;
     /// for video in client.get_by_uploader(&query).await?.items {
-    ///     println!("{}", video.vid);
+    ///     println!("{}", video.vid());
     /// }
     /// # Ok(()) }
     /// ```
@@ -350,15 +350,7 @@ impl Client {
         let status = response.status().as_u16();
 
         let limit = inner.config.max_body_bytes();
-        if response.content_length().is_some_and(|len| len > limit) {
-            return Err(Error::BodyTooLarge { limit });
-        }
-        let capacity = response
-            .content_length()
-            .unwrap_or(0)
-            .min(limit)
-            .min(1 << 20);
-        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut body = inner.config.body_buffer(response.content_length())?;
         while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
             let len = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
             if len > limit {

@@ -213,7 +213,7 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
 /// let mut videos = client.videos(&GetByUploader::new()).fetch_ahead(4);
 /// while let Some(video) = videos.next().await {
 ///     let video = video?;
-///     println!("{}/{:?} {}", videos.progress().pages_done, videos.progress().last_page, video.vid);
+///     println!("{}/{:?} {}", videos.progress().pages_done, videos.progress().last_page, video.vid());
 /// }
 /// # Ok(()) }
 /// ```

@@ -22,7 +22,7 @@ async fn by_hand(client: &Client, query: &GetByUploader) -> Vec<String> {
             .build()
             .unwrap();
         let got = client.get_by_uploader(&q).await.unwrap();
-        vids.extend(got.items.iter().map(|v| v.vid.clone()));
+        vids.extend(got.items.iter().map(|v| v.vid().to_owned()));
         if !got.has_next() {
             break;
         }
@@ -60,9 +60,9 @@ async fn sequential_walk_is_lazy_and_complete() {
         [1],
         "one page for the first video"
     );
-    let mut vids = vec![first.vid];
+    let mut vids = vec![first.vid().to_owned()];
     while let Some(v) = stream.next().await {
-        vids.push(v.unwrap().vid);
+        vids.push(v.unwrap().vid().to_owned());
     }
     assert!(stream.next().await.is_none(), "stays ended");
     assert_eq!(vids.len(), 105);
@@ -111,7 +111,7 @@ async fn fetch_ahead_keeps_order_under_latency() {
         .await
         .unwrap()
         .into_iter()
-        .map(|v| v.vid)
+        .map(|v| v.vid().to_owned())
         .collect();
     let mut pages = pages_requested(&server);
     // The mock logs a request when it answers it: the slow pages were
@@ -143,7 +143,11 @@ async fn fetch_ahead_on_current_thread_matches_sequential() {
     let client = client(&server);
     for n in [0, 1, 2, 4, 16] {
         let all = client.videos(&query(5)).fetch_ahead(n).collect_all().await;
-        let vids: Vec<String> = all.unwrap().into_iter().map(|v| v.vid).collect();
+        let vids: Vec<String> = all
+            .unwrap()
+            .into_iter()
+            .map(|v| v.vid().to_owned())
+            .collect();
         assert_eq!(vids.len(), 61, "fetch_ahead({n})");
         assert_unique(&vids);
         assert_eq!(vids, by_hand(&client, &query(5)).await, "fetch_ahead({n})");
@@ -195,7 +199,7 @@ async fn an_error_ends_the_stream_without_skipping_a_page() {
     let mut vids = Vec::new();
     let error = loop {
         match stream.next().await {
-            Some(Ok(v)) => vids.push(v.vid),
+            Some(Ok(v)) => vids.push(v.vid().to_owned()),
             Some(Err(e)) => break e,
             None => panic!("the stream ended without the error"),
         }

@@ -43,7 +43,10 @@ fn run() -> Result<(), Error> {
         if writeln!(
             out,
             "{}  {:?}  {:>6} plays  {}",
-            video.vid, video.status, video.times, video.title
+            video.vid(),
+            video.status(),
+            video.times(),
+            video.title()
         )
         .is_err()
         {

@@ -19,7 +19,7 @@
 //! // ...or every video, fetched lazily page by page.
 //! for video in client.videos(&query) {
 //!     let video = video?;
-//!     println!("{} {}", video.vid, video.title);
+//!     println!("{} {}", video.vid(), video.title());
 //! }
 //! # Ok::<(), polyv_blocking::Error>(())
 //! ```
@@ -174,7 +174,7 @@ impl Client {
     /// let client = Client::from_env()?;
     /// let page = client.get_by_uploader(&GetByUploader::builder().page(2).build()?)?;
     /// for video in &page.items {
-    ///     println!("{} {:?}", video.vid, video.status);
+    ///     println!("{} {:?}", video.vid(), video.status());
     /// }
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
@@ -207,7 +207,7 @@ impl Client {
     /// let mut videos = client.videos(&GetByUploader::builder().page_size(1000).build()?);
     /// while let Some(video) = videos.next() {
     ///     let video = video?;
-    ///     eprintln!("page {}/{:?}: {}", videos.progress().pages_done, videos.progress().last_page, video.vid);
+    ///     eprintln!("page {}/{:?}: {}", videos.progress().pages_done, videos.progress().last_page, video.vid());
     /// }
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
@@ -261,12 +261,7 @@ impl Client {
             let request = call.request(unix_ms(SystemTime::now()))?;
             let attempt = call.attempts();
             let sent = Instant::now();
-            let next = match transport::send(
-                &inner.agent,
-                request,
-                config.timeout(),
-                config.max_body_bytes(),
-            ) {
+            let next = match transport::send(&inner.agent, request, config) {
                 Ok(received) => {
                     tracing::debug!(
                         attempt,

@@ -2,14 +2,13 @@
 //! read its body under the size cap, and map ureq's failures to the core's
 //! error type.
 
-use std::io;
+use std::io::{self, Read as _};
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-use polyv_core::{Error, TransportErrorKind, http, redact_signed};
+use polyv_core::{Config, Error, TransportErrorKind, http, redact_signed};
 
 /// What one attempt brought back, owned, ready for [`polyv_core::Response`].
 pub(crate) struct Received {
@@ -83,41 +82,33 @@ fn ip_literal(uri: &http::Uri) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
-/// Sends one request and reads the whole body (at most `max_body_bytes`).
+/// Sends one request and reads the whole body (at most the config's
+/// `max_body_bytes`), with the config's per-attempt timeout.
 ///
 /// The settings the client relies on are applied to the request itself, so
 /// they hold for a caller-supplied agent too.
 pub(crate) fn send(
     agent: &ureq::Agent,
     request: http::Request<()>,
-    timeout: Duration,
-    max_body_bytes: u64,
+    config: &Config,
 ) -> Result<Received, Error> {
     let request = agent
         .configure_request(request)
         .http_status_as_error(false)
         .max_redirects(0)
-        .timeout_global(Some(timeout))
+        .timeout_global(Some(config.timeout()))
         .build();
     let response = agent
         .run(request)
         .map_err(|e| map_error(e, Phase::Exchange))?;
     let (parts, mut body) = response.into_parts();
-    // Refuse early when the server announces too much; otherwise the limit
-    // reader stops one byte past the cap.
-    if body
-        .content_length()
-        .is_some_and(|len| len > max_body_bytes)
-    {
-        return Err(Error::BodyTooLarge {
-            limit: max_body_bytes,
-        });
-    }
-    let bytes = body
-        .with_config()
-        .limit(max_body_bytes)
-        .read_to_vec()
-        .map_err(|e| map_error(e, Phase::Body))?;
+    let mut bytes = config.body_buffer(body.content_length())?;
+    // The limit reader stops one byte past the cap.
+    body.with_config()
+        .limit(config.max_body_bytes())
+        .reader()
+        .read_to_end(&mut bytes)
+        .map_err(|e| map_error(ureq::Error::from(e), Phase::Body))?;
     let header = |name| {
         parts
             .headers

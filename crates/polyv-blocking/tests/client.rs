@@ -69,7 +69,7 @@ fn videos_walks_every_page_lazily() {
 
     let mut vids: Vec<String> = vec!["first".into()];
     for video in videos.by_ref() {
-        vids.push(video.unwrap().vid);
+        vids.push(video.unwrap().vid().to_owned());
     }
     assert_eq!(vids.len() as u64, total);
     assert_eq!(videos.progress().pages_done as u64, last);
@@ -88,7 +88,7 @@ fn videos_walks_every_page_lazily() {
     let all: Vec<_> = client
         .pages(&query(20))
         .flat_map(|p| p.unwrap().items)
-        .map(|v| v.vid)
+        .map(|v| v.vid().to_owned())
         .collect();
     assert_eq!(all.len() as u64, total);
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), all.len());

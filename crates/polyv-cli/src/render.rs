@@ -134,20 +134,20 @@ impl<W: Write> Renderer<W> {
 
 /// One CSV record, RFC 4180: fields joined by `,`, quoted when needed, CRLF.
 fn csv_row(video: &Video) -> String {
-    let cataid = video.cataid.to_string();
-    let times = video.times.to_string();
-    let ptime = video.ptime.as_millis().to_string();
+    let cataid = video.cataid().to_string();
+    let times = video.times().to_string();
+    let ptime = video.ptime().as_millis().to_string();
     let fields: [&str; 11] = [
-        &video.vid,
+        video.vid(),
         &cataid,
-        &video.title,
-        &video.context,
+        video.title(),
+        video.context(),
         &times,
-        &video.first_image,
-        video.tags.as_raw(),
-        video.aac_link.as_deref().unwrap_or(""),
-        video.status.code(),
-        &video.uploader_email,
+        video.first_image(),
+        video.tags().as_raw(),
+        video.aac_link().unwrap_or(""),
+        video.status().code(),
+        video.uploader_email(),
         &ptime,
     ];
     let mut line = String::with_capacity(256);
@@ -179,18 +179,18 @@ pub(crate) fn push_csv_field(line: &mut String, field: &str) {
 }
 
 fn table_row(video: &Video) -> String {
-    let status = match &video.status {
+    let status = match video.status() {
         polyv_core::VideoStatus::Unknown(code) => format!("unknown ({code})"),
         known => known.describe().to_owned(),
     };
     let cells: [(String, bool); 7] = [
-        (video.vid.clone(), false),
-        (utc_date_time(video.ptime.as_millis()), false),
+        (video.vid().to_owned(), false),
+        (utc_date_time(video.ptime().as_millis()), false),
         (status, false),
-        (video.times.to_string(), true),
-        (video.cataid.to_string(), false),
-        (video.uploader_email.clone(), false),
-        (video.title.clone(), false),
+        (video.times().to_string(), true),
+        (video.cataid().to_string(), false),
+        (video.uploader_email().to_owned(), false),
+        (video.title().to_owned(), false),
     ];
     let mut line = String::with_capacity(160);
     for ((text, right), (_, width)) in cells.iter().zip(TABLE_COLUMNS) {
@@ -406,8 +406,9 @@ mod tests {
 
     #[test]
     fn table_has_columns_words_and_dates() {
-        let mut weird = video("标题\x1b[31m red");
-        weird.status = polyv_core::VideoStatus::from_code("70");
+        let mut json = serde_json::to_value(video("标题\x1b[31m red")).unwrap();
+        json["status"] = "70".into();
+        let weird: Video = serde_json::from_value(json).unwrap();
         let text = render(Format::Table, &[&[video("hello"), weird]]);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("VID"));

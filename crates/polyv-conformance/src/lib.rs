@@ -453,7 +453,11 @@ pub mod cases {
         client
             .walk(query)
             .into_iter()
-            .map(|r| r.unwrap_or_else(|e| panic!("walk failed: {e}")).vid)
+            .map(|r| {
+                r.unwrap_or_else(|e| panic!("walk failed: {e}"))
+                    .vid()
+                    .to_owned()
+            })
             .collect()
     }
 
@@ -524,7 +528,7 @@ pub mod cases {
         let vids: Vec<String> = oks
             .into_iter()
             .filter_map(Result::ok)
-            .map(|v| v.vid)
+            .map(|v| v.vid().to_owned())
             .collect();
         assert_eq!(vids, expected[..20], "only page 1 is yielded");
         assert_eq!(errs.len(), 1, "exactly one error, then the walk ends");
@@ -547,7 +551,7 @@ pub mod cases {
         assert!(
             page.items
                 .iter()
-                .all(|v| v.uploader_email == DEMO_PLUS_EMAIL)
+                .all(|v| v.uploader_email() == DEMO_PLUS_EMAIL)
         );
         assert_eq!(
             api_requests(&server)[0].param("email"),

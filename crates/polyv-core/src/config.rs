@@ -150,6 +150,31 @@ impl Config {
         self.max_body_bytes
     }
 
+    /// The buffer a transport reads a response body into, sized from the
+    /// announced `Content-Length` so the body lands without reallocations
+    /// (capped at 1 MiB up front: the length is the server's word, not
+    /// yet a fact). A length over [`max_body_bytes`](Self::max_body_bytes)
+    /// is refused before a byte is read.
+    ///
+    /// ```
+    /// use polyv_core::{Config, Credentials, Error};
+    ///
+    /// let config = Config::new(Credentials::new("u1", "secret")?);
+    /// assert!(config.body_buffer(Some(9_000))?.capacity() >= 9_000);
+    /// assert!(matches!(config.body_buffer(Some(u64::MAX)), Err(Error::BodyTooLarge { .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn body_buffer(&self, content_length: Option<u64>) -> Result<Vec<u8>, Error> {
+        let announced = content_length.unwrap_or(0);
+        if announced > self.max_body_bytes {
+            return Err(Error::BodyTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
+        let capacity = announced.min(1 << 20);
+        Ok(Vec::with_capacity(usize::try_from(capacity).unwrap_or(0)))
+    }
+
     /// Points at another server (a proxy, a mock). The URL must be `http` or
     /// `https` with a host, and may carry a path prefix; no query or fragment.
     pub fn with_base_url(mut self, base_url: &str) -> Result<Self, Error> {

@@ -157,7 +157,7 @@ mod tests {
             assert!(fetched < 10_000, "runaway walk");
             let page = serve(total, size, q.page());
             if p.accept(&page) {
-                seen.extend(page.items.into_iter().map(|v| v.vid));
+                seen.extend(page.items.into_iter().map(|v| v.vid().to_owned()));
             }
         }
         (seen, fetched)

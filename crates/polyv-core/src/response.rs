@@ -254,12 +254,12 @@ mod tests {
         );
         assert_eq!(page.items.len(), 2);
         let v = &page.items[1];
-        assert_eq!(v.cataid, 1_539_918_907_896);
-        assert_eq!(v.context, "简介");
-        assert_eq!(v.tags.iter().collect::<Vec<_>>(), ["标签"]);
-        assert_eq!(v.status, VideoStatus::Published61);
-        assert_eq!(v.aac_link, None);
-        assert_eq!(v.ptime.as_millis(), 1_540_797_491_063);
+        assert_eq!(v.cataid(), 1_539_918_907_896);
+        assert_eq!(v.context(), "简介");
+        assert_eq!(v.tags().iter().collect::<Vec<_>>(), ["标签"]);
+        assert_eq!(*v.status(), VideoStatus::Published61);
+        assert_eq!(v.aac_link(), None);
+        assert_eq!(v.ptime().as_millis(), 1_540_797_491_063);
     }
 
     #[test]
@@ -348,7 +348,7 @@ mod tests {
                 r#""status": "77", "extra": {"x": [1]}, "uploaderEmail": "test1@zzs.com", "ptime": 1540780829403"#)
             .replace(r#""totalItems": 2"#, r#""totalItems": 2, "totalPages": 1"#);
         let page: Page<Video> = parse_response(200, None, body.as_bytes()).unwrap();
-        assert_eq!(page.items[0].status, VideoStatus::Unknown("77".into()));
+        assert_eq!(*page.items[0].status(), VideoStatus::Unknown("77".into()));
         assert_eq!(page.total_pages, Some(1));
     }
 
