@@ -378,13 +378,15 @@ pub(crate) fn walk_only(name: &str, reps: usize) -> Res<()> {
         "ureq-timeout" => Walker::UreqTimeout,
         "reqwest-floor" => Walker::ReqwestFloor,
         "reqwest-timeout" => Walker::ReqwestTimeout,
+        "ureq-parse" => Walker::UreqParse,
+        "reqwest-parse" => Walker::ReqwestParse,
         "python" => Walker::Python,
         other => match other.strip_prefix("async").map(str::parse) {
             Some(Ok(n)) => Walker::Async(n),
             _ => {
                 return Err(format!(
                     "unknown walker {other}: blocking, async<N>, ureq-floor, ureq-timeout, \
-                     reqwest-floor, reqwest-timeout or python"
+                     reqwest-floor, reqwest-timeout, ureq-parse, reqwest-parse or python"
                 ));
             }
         },
@@ -452,9 +454,11 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
     let mut walkers = vec![
         (Walker::UreqFloor, opts.reps),
         (Walker::UreqTimeout, opts.reps),
+        (Walker::UreqParse, opts.reps),
         (Walker::Blocking, opts.reps),
         (Walker::ReqwestFloor, opts.reps),
         (Walker::ReqwestTimeout, opts.reps),
+        (Walker::ReqwestParse, opts.reps),
         (Walker::Async(1), opts.reps),
         (Walker::Async(4), opts.reps),
         (Walker::Async(16), opts.reps),
@@ -983,8 +987,10 @@ impl Report<'_> {
         for s in series {
             let Some(wall) = s.wall() else { continue };
             let floor = match s.walker {
-                Walker::Blocking | Walker::UreqTimeout => m(Walker::UreqFloor),
-                Walker::Async(_) | Walker::ReqwestTimeout => m(Walker::ReqwestFloor),
+                Walker::Blocking | Walker::UreqTimeout | Walker::UreqParse => m(Walker::UreqFloor),
+                Walker::Async(_) | Walker::ReqwestTimeout | Walker::ReqwestParse => {
+                    m(Walker::ReqwestFloor)
+                }
                 _ => f64::NAN,
             };
             let (med, range) = fmt_s(wall);

@@ -230,6 +230,13 @@ pub(crate) enum Walker {
     /// The raw reqwest loop with the client's per-request timeout (30 s):
     /// context, not a floor, like [`Walker::UreqTimeout`].
     ReqwestTimeout,
+    /// The raw ureq loop, parsing each body into `Page<Video>`: context, to
+    /// show how much of a client's distance to its floor is the parse the
+    /// floor skips.
+    UreqParse,
+    /// The raw reqwest loop, parsing each body: context, like
+    /// [`Walker::UreqParse`].
+    ReqwestParse,
     /// `xtask/bench/polyv_walk.py walk`: requests.Session + hashlib + json.
     Python,
 }
@@ -244,6 +251,8 @@ impl Walker {
             Self::ReqwestFloor => "floor: raw reqwest loop, pre-signed".into(),
             Self::UreqTimeout => "context: raw ureq loop + timeout_global(30 s)".into(),
             Self::ReqwestTimeout => "context: raw reqwest loop + timeout(30 s)".into(),
+            Self::UreqParse => "context: raw ureq loop + parse each page".into(),
+            Self::ReqwestParse => "context: raw reqwest loop + parse each page".into(),
             Self::Python => "Python requests.Session + hashlib + json".into(),
         }
     }
@@ -279,10 +288,12 @@ impl Harness {
         let walk = match walker {
             Walker::Blocking => blocking(mock, page_size, limited, max_pages)?,
             Walker::Async(n) => self.asynchronous(mock, page_size, n)?,
-            Walker::UreqFloor => ureq_floor(mock, page_size, None)?,
-            Walker::UreqTimeout => ureq_floor(mock, page_size, Some(30))?,
-            Walker::ReqwestFloor => self.reqwest_floor(mock, page_size, None)?,
-            Walker::ReqwestTimeout => self.reqwest_floor(mock, page_size, Some(30))?,
+            Walker::UreqFloor => ureq_floor(mock, page_size, None, false)?,
+            Walker::UreqTimeout => ureq_floor(mock, page_size, Some(30), false)?,
+            Walker::UreqParse => ureq_floor(mock, page_size, None, true)?,
+            Walker::ReqwestFloor => self.reqwest_floor(mock, page_size, None, false)?,
+            Walker::ReqwestTimeout => self.reqwest_floor(mock, page_size, Some(30), false)?,
+            Walker::ReqwestParse => self.reqwest_floor(mock, page_size, None, true)?,
             Walker::Python => self.python_walk(mock, page_size)?,
         };
         let expected_pages = max_pages.unwrap_or_else(|| pages_of(mock.videos, page_size));
@@ -330,6 +341,7 @@ impl Harness {
         mock: &Mock,
         page_size: Option<u32>,
         timeout_s: Option<u64>,
+        parse: bool,
     ) -> Res<Walk> {
         let urls = presigned(mock, page_size)?;
         self.rt.block_on(async {
@@ -340,7 +352,7 @@ impl Harness {
             }
             let http = builder.build().map_err(err)?;
             let timer = Timer::start(mock);
-            let (mut bytes, mut last) = (0, Vec::new());
+            let mut seen = Seen::new();
             for url in &urls {
                 let body = http
                     .get(url)
@@ -350,12 +362,9 @@ impl Harness {
                     .bytes()
                     .await
                     .map_err(err)?;
-                bytes += body.len() as u64;
-                last = black_box(body.to_vec());
+                seen.body(&body, parse)?;
             }
-            let walk = timer.finish(0, urls.len() as u64, bytes);
-            check_page(&last)?;
-            Ok(walk)
+            seen.finish(timer, urls.len())
         })
     }
 
@@ -463,7 +472,55 @@ fn check_page(body: &[u8]) -> Res<()> {
     Ok(())
 }
 
-fn ureq_floor(mock: &Mock, page_size: Option<u32>, timeout_s: Option<u64>) -> Res<Walk> {
+/// What a raw loop saw: bytes (a floor) or parsed videos (a parsing loop).
+struct Seen {
+    bytes: u64,
+    videos: u64,
+    digest: u64,
+    last: Vec<u8>,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Self {
+            bytes: 0,
+            videos: 0,
+            digest: FNV_START,
+            last: Vec::new(),
+        }
+    }
+
+    fn body(&mut self, body: &[u8], parse: bool) -> Res<()> {
+        if parse {
+            let page = parse_response::<Page<Video>>(200, None, body).map_err(err)?;
+            for video in &page.items {
+                self.videos += 1;
+                self.digest = fnv(self.digest, video.vid().as_bytes());
+            }
+        } else {
+            self.bytes += body.len() as u64;
+            self.last = black_box(body.to_vec());
+        }
+        Ok(())
+    }
+
+    /// After the timed loop: a floor's bodies were real pages (signatures accepted).
+    fn finish(self, timer: Timer<'_>, pages: usize) -> Res<Walk> {
+        if self.videos > 0 {
+            return Ok(timer.finish(self.videos, pages as u64, self.digest));
+        }
+        let walk = timer.finish(0, pages as u64, self.bytes);
+        check_page(&self.last)?;
+        Ok(walk)
+    }
+}
+
+fn ureq_floor(
+    mock: &Mock,
+    page_size: Option<u32>,
+    timeout_s: Option<u64>,
+    parse: bool,
+) -> Res<Walk> {
     let urls = presigned(mock, page_size)?;
     let agent: ureq::Agent = match timeout_s {
         None => ureq::Agent::new_with_defaults(),
@@ -473,7 +530,7 @@ fn ureq_floor(mock: &Mock, page_size: Option<u32>, timeout_s: Option<u64>) -> Re
             .new_agent(),
     };
     let timer = Timer::start(mock);
-    let (mut bytes, mut last) = (0, Vec::new());
+    let mut seen = Seen::new();
     for url in &urls {
         let body = agent
             .get(url)
@@ -482,12 +539,9 @@ fn ureq_floor(mock: &Mock, page_size: Option<u32>, timeout_s: Option<u64>) -> Re
             .body_mut()
             .read_to_vec()
             .map_err(err)?;
-        bytes += body.len() as u64;
-        last = black_box(body);
+        seen.body(&body, parse)?;
     }
-    let walk = timer.finish(0, urls.len() as u64, bytes);
-    check_page(&last)?;
-    Ok(walk)
+    seen.finish(timer, urls.len())
 }
 
 /// Peak RSS (KiB) and wall (s) of `polyv videos by-uploader --all --format
