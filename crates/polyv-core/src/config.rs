@@ -5,9 +5,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use crate::decimal::{DecimalBuf, format_u64};
 use crate::endpoint::PTIME_PARAM;
 use crate::policy::{Pacer, RateLimit, RetryPolicy};
-use crate::sign::{SIGN_PARAM, sign};
+use crate::sign::{PairBuf, SIGN_PARAM, sign_pairs};
 use crate::{Credentials, Endpoint, Error};
 
 /// Polyv's production API.
@@ -244,43 +245,59 @@ impl Config {
         endpoint: &E,
         now_ms: u64,
     ) -> Result<String, Error> {
-        let mut params = endpoint.params();
-        params.retain(|(_, value)| !value.is_empty());
-        if let Some((name, _)) = params
-            .iter()
-            .find(|(name, _)| name == PTIME_PARAM || name == SIGN_PARAM)
-        {
-            return Err(Error::InvalidInput(format!(
-                "the parameter `{name}` is set by the signer; do not pass it"
-            )));
-        }
-        let ptime = now_ms.to_string();
+        let params = endpoint.params();
         let signed = endpoint.signed_params();
-        let sign = sign(
-            params
-                .iter()
-                .map(|(name, value)| (name.as_ref(), value.as_ref()))
-                .chain([(PTIME_PARAM, ptime.as_str())])
-                .filter(|(name, _)| signed.includes(name)),
-            self.credentials.secret_key(),
-        );
+        let mut ptime_digits = DecimalBuf::default();
+        let ptime = format_u64(now_ms, &mut ptime_digits);
+
+        // One pass over the parameters: reject the reserved names, pick what
+        // is signed, and size the URL.
+        let mut pairs = PairBuf::new();
+        let mut ptime_placed = false;
+        let mut query_len = 0;
+        for (name, value) in &params {
+            if value.is_empty() {
+                continue;
+            }
+            if name == PTIME_PARAM || name == SIGN_PARAM {
+                return Err(Error::InvalidInput(format!(
+                    "the parameter `{name}` is set by the signer; do not pass it"
+                )));
+            }
+            query_len += name.len() + value.len() + 2;
+            if signed.includes(name) {
+                // `ptime` goes before the first name after it: parameters
+                // listed in signing order then stay in order, and signing
+                // skips the sort. In any other order the signer sorts anyway.
+                if !ptime_placed && name.as_ref() > PTIME_PARAM {
+                    pairs.push((PTIME_PARAM, ptime));
+                    ptime_placed = true;
+                }
+                pairs.push((name, value));
+            }
+        }
+        if !ptime_placed {
+            pairs.push((PTIME_PARAM, ptime));
+        }
+        let sign = sign_pairs(pairs.as_mut_slice(), self.credentials.secret_key());
 
         let path = endpoint.path(self.credentials.user_id());
-        let query_len: usize = params
-            .iter()
-            .map(|(name, value)| name.len() + value.len() + 2)
-            .sum();
+        // `ptime=`, `&sign=` and the 40 digits of the sign, plus room for a
+        // few escapes (`%40` in an email): growing the URL would copy it.
+        let tail_len = "ptime=&sign=".len() + ptime.len() + 40 + 24;
         let mut url =
-            String::with_capacity(self.base_url.len() + path.len() + query_len + ptime.len() + 60);
+            String::with_capacity(self.base_url.len() + path.len() + 1 + query_len + tail_len);
         url.push_str(&self.base_url);
         url.push_str(&path);
         url.push('?');
         for (name, value) in &params {
-            push_pair(&mut url, name, value);
+            if !value.is_empty() {
+                push_pair(&mut url, name, value);
+            }
         }
         // Digits and hex digits: nothing to encode.
         url.push_str("ptime=");
-        url.push_str(&ptime);
+        url.push_str(ptime);
         url.push_str("&sign=");
         url.push_str(sign.as_str());
         Ok(url)
@@ -485,6 +502,40 @@ mod tests {
                 config().prepare(&call, 1),
                 Err(Error::InvalidInput(_))
             ));
+        }
+    }
+
+    #[test]
+    fn ptime_is_signed_in_its_place() {
+        let secret = SecretKey::new("tIQp4ATe9Z");
+        let cases: [&[(&str, &str)]; 6] = [
+            // Sorted, `ptime` at the start, middle and end.
+            &[("q", "1"), ("z", "2")],
+            &[
+                ("a", "1"),
+                ("pageSize", "2"),
+                ("published", "3"),
+                ("z", "4"),
+            ],
+            &[("a", "1"), ("b", "2")],
+            // Sorted but for an empty value, which is skipped.
+            &[("a", "1"), ("zz", ""), ("b", "2")],
+            // Unsorted, and a repeated name.
+            &[("z", "1"), ("a", "2"), ("published", "3"), ("a", "1")],
+            &[],
+        ];
+        for params in cases {
+            let call = params
+                .iter()
+                .fold(RawCall::get("/p").unwrap(), |call, (n, v)| {
+                    call.param(*n, *v)
+                });
+            let url = config().signed_url(&call, 1_700_000_000_000).unwrap();
+            let expected = sign(
+                params.iter().copied().chain([("ptime", "1700000000000")]),
+                &secret,
+            );
+            assert!(url.ends_with(&format!("&sign={expected}")), "{params:?}");
         }
     }
 

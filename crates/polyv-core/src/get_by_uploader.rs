@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::num::NonZeroU32;
 
+use crate::decimal::u64_string;
 use crate::{Endpoint, Error, Page, Param, UserId, Video};
 
 /// The largest `pageSize` Polyv accepts.
@@ -204,17 +205,19 @@ impl Endpoint for GetByUploader {
                 params.push((Cow::Borrowed(name), value));
             }
         };
-        let owned = |s: String| Cow::Owned(s);
-        push("email", self.email.clone().map(owned));
+        let number = |n: u64| Cow::Owned(u64_string(n));
+        // In byte order of the names, the order they are signed in, so that
+        // the signer finds them sorted and has only `ptime` to place.
+        push("cataid", self.category.map(number));
+        push("containSubCata", self.include_subcategories.map(flag));
+        push("email", self.email.clone().map(Cow::Owned));
         push(
             "orderType",
             self.order.map(|o| Cow::Borrowed(o.order_type_str())),
         );
-        push("cataid", self.category.map(|c| owned(c.to_string())));
-        push("containSubCata", self.include_subcategories.map(flag));
+        push("page", self.page.map(|p| number(p.get().into())));
+        push("pageSize", self.page_size.map(|s| number(s.into())));
         push("published", self.published_only.map(flag));
-        push("page", self.page.map(|p| owned(p.to_string())));
-        push("pageSize", self.page_size.map(|s| owned(s.to_string())));
         params
     }
 }
@@ -282,15 +285,17 @@ mod tests {
         assert_eq!(
             pairs,
             [
-                ("email", "a+b@x.com"),
-                ("orderType", "3"),
                 ("cataid", "1539918907896"),
                 ("containSubCata", "1"),
-                ("published", "0"),
+                ("email", "a+b@x.com"),
+                ("orderType", "3"),
                 ("page", "3"),
                 ("pageSize", "1000"),
+                ("published", "0"),
             ]
         );
+        // Listed in signing order, so signing need not sort them.
+        assert!(pairs.iter().map(|(name, _)| name).is_sorted());
         let config = Config::new(Credentials::new("u1", "k").unwrap());
         let req = config.prepare(&q, 1_700_000_000_000).unwrap();
         let expected_canonical = "cataid=1539918907896&containSubCata=1&email=a+b@x.com&orderType=3&page=3&pageSize=1000&ptime=1700000000000&published=0";
@@ -305,7 +310,7 @@ mod tests {
         assert_eq!(
             req.uri().query().unwrap(),
             format!(
-                "email=a%2Bb%40x.com&orderType=3&cataid=1539918907896&containSubCata=1&published=0&page=3&pageSize=1000&ptime=1700000000000&sign={expected_sign}"
+                "cataid=1539918907896&containSubCata=1&email=a%2Bb%40x.com&orderType=3&page=3&pageSize=1000&published=0&ptime=1700000000000&sign={expected_sign}"
             )
         );
     }

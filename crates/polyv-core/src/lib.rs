@@ -36,6 +36,7 @@
 mod call;
 mod config;
 mod credentials;
+mod decimal;
 mod endpoint;
 mod error;
 mod get_by_uploader;
