@@ -5,7 +5,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use crate::decimal::{DecimalBuf, format_u64};
 use crate::endpoint::PTIME_PARAM;
 use crate::policy::{Pacer, RateLimit, RetryPolicy};
 use crate::sign::{PairBuf, SIGN_PARAM, sign_pairs};
@@ -247,8 +246,8 @@ impl Config {
     ) -> Result<String, Error> {
         let params = endpoint.params();
         let signed = endpoint.signed_params();
-        let mut ptime_digits = DecimalBuf::default();
-        let ptime = format_u64(now_ms, &mut ptime_digits);
+        let mut ptime_digits = itoa::Buffer::new();
+        let ptime = ptime_digits.format(now_ms);
 
         // One pass over the parameters: reject the reserved names, pick what
         // is signed, and size the URL.

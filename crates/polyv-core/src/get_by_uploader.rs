@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::num::NonZeroU32;
 
-use crate::decimal::u64_string;
 use crate::{Endpoint, Error, Page, Param, UserId, Video};
 
 /// The largest `pageSize` Polyv accepts.
@@ -205,7 +204,7 @@ impl Endpoint for GetByUploader {
                 params.push((Cow::Borrowed(name), value));
             }
         };
-        let number = |n: u64| Cow::Owned(u64_string(n));
+        let number = |n: u64| Cow::Owned(itoa::Buffer::new().format(n).to_owned());
         // In byte order of the names, the order they are signed in, so that
         // the signer finds them sorted and has only `ptime` to place.
         push("cataid", self.category.map(number));

@@ -36,7 +36,6 @@
 mod call;
 mod config;
 mod credentials;
-mod decimal;
 mod endpoint;
 mod error;
 mod get_by_uploader;
