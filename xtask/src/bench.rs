@@ -1018,47 +1018,45 @@ impl Report<'_> {
 const ANALYSIS: &str = r"
 ## Analysis: what limits the figures that miss their goal
 
-- **Signing.** The signature itself (`sign`: filter, sort, SHA-1 fed piece by piece, hex) stays within
-  about 3× the bare SHA-1. `signed_url` (sign + encode, the lean path a string-taking HTTP client uses)
-  adds what the goal's reference path does not have to: `Endpoint::params` returns `(Cow, Cow)` pairs
-  (fixed values are free since this run's changes, numbers and the e-mail still allocate), the
-  `ptime` and path strings, and the URL buffer; the encoder copies unreserved runs whole.
-  `prepare` then parses that URL into an `http::Uri`, which validates every byte (~230 ns of the
-  ~1 µs) and allocates a header map. Reaching 4× the SHA-1 would need parameters written into a
-  caller-owned buffer instead of returned (an `Endpoint` API change we chose not to make for
-  ~0.3 µs per request); feeding SHA-1 one contiguous stack buffer was measured and was slower.
-  Python's sign + urlencode measured ~14 µs here (not the ~24 µs reference), so the ≥ 40× goal
-  would need ~0.35 µs. Per page of a walk this is < 0.5% of the time.
-- **Walk, polyv-blocking vs the raw ureq loop.** With any timeout configured, ureq 3 resolves the host
-  **on a new thread for every request** (to bound the lookup), even for an IP literal on a pooled
-  connection, and re-arms `SO_RCVTIMEO`/`SO_SNDTIMEO` with the shrinking deadline. polyv-blocking now
-  plugs in a resolver that answers IP literals in place (names still go to ureq's resolver), which
-  removed the thread; the row `context: raw ureq loop + timeout_global(30 s)` is the raw loop with
-  ureq's own resolver and that one setting. The client needs its per-attempt timeout
-  (Config::timeout, 30 s), so the floor keeps none and the remaining gap is reported, not hidden:
-  the socket-timeout syscalls, parsing the page (~16 µs for 20 videos, ~7% of a loopback page), and
-  signing (~1 µs).
-- **Walk, polyv-async sequential vs the raw reqwest loop.** Not the timeout: the row
-  `context: raw reqwest loop + timeout(30 s)` costs the same as the floor. The client spends ~50 µs
-  more CPU per page than the floor; a user-space profile (perf, `cpu-clock:u`) puts most of it in
-  parsing the page (serde_json, its UTF-8 validation, and malloc/free for the owned strings: together
-  over a third of the client's user time), the rest spread thin (the `http::Uri` to `reqwest::Url`
-  round trip, headers, copying the body out of hyper's chunks, tracing spans); kernel time is
-  dominated by the wake-ups between the caller's thread and the runtime's workers, for floor and
-  client alike. The floor parses nothing, so a client that must parse each page cannot reach it on
-  loopback; with 20 ms of latency the two are within 1%.
-- **Loopback walks are CPU-bound on 2 cores.** The mock and the client alternate on the same two cores;
-  each walk's wall is roughly client CPU + mock CPU, which is why client-side microseconds show as wall
-  time and why fetch-ahead still helps without injected latency (it overlaps the two processes).
-- **Parsing vs Python.** Python's `json.loads` of the 1000-item page took ~2.2 ms here (faster than the
-  2.8-3.8 ms reference), while `Page<Video>` is within 1.25× of the borrowed-struct floor: the remaining
-  cost is the owned `String`s per video (vid, title, context, cover, tags, e-mail, audio link).
+- **Signing.** The signature itself (`sign`: pairs collected on the stack, the sort skipped when the
+  endpoint lists its parameters in signing order, SHA-1 fed piece by piece, uppercase hex written
+  straight from the digest) is about 2.5× the bare SHA-1. `signed_url` adds what the goal's reference
+  path does not do: `Endpoint::params` returns owned `(Cow, Cow)` pairs (numbers and the e-mail
+  allocate: ~110 ns measured alone), `Endpoint::path` returns a `String` (~20 ns), and the URL is
+  form-urlencoded (~70 ns). `prepare` then parses that URL into an `http::Uri`, which validates every
+  byte, and builds a header map: fixed costs of the `http::Request` boundary. Tried and measured
+  slower or not worth it: one contiguous buffer for SHA-1 (twice), hashing the URL's own bytes in long
+  runs, a whole-value fast path in the encoder, a table of small numbers, and an `Endpoint` API that
+  writes parameters into a caller-owned list (~6% faster, not worth a breaking trait change). Python's
+  sign + urlencode measures ~14 µs here (not the ~24 µs reference), so ≥ 40× would need ~0.35 µs.
+  Per page of a walk, signing is well under 1% of the time.
+- **Walks vs the raw floors: the parse the floor skips.** The context rows `raw ... loop + parse each
+  page` are the floors plus `parse_response::<Page<Video>>` on every body and nothing else. Each client
+  lands on its parsing loop, not above it: what separates a client from its floor is parsing the page,
+  which costs far more inside a walk (cold caches, the body received on another core, the mock
+  competing for the 2 cores) than the ~12 µs criterion measures warm. Since a raw loop that only adds
+  the parse already misses ≤ 1.15×, no sequential client that returns typed pages can meet it on
+  loopback; with 20 ms of latency client and floor are within 1%, and fetch-ahead beats the floor.
+  Moving each async page fetch and parse onto a runtime worker (`tokio::spawn`) was measured and did
+  not help.
+- **polyv-blocking and ureq's timeouts.** With any timeout configured, ureq 3 resolves the host on a
+  new thread for every request, even for an IP literal on a pooled connection; polyv-blocking plugs in
+  a resolver that answers IP literals in place (the row `raw ureq loop + timeout_global(30 s)` shows
+  the cost it avoids). What remains of the timeout is two `setsockopt` calls per request.
+- **polyv-async.** The client's CPU per page matches the raw reqwest loop that parses (perf sample
+  counts within noise); the reqwest timeout costs nothing measurable (context row).
+- **Loopback walks are CPU-bound on 2 cores.** The mock and the client alternate on the same two
+  cores; each walk's wall is roughly client CPU + mock CPU, which is why client-side microseconds show
+  as wall time and why fetch-ahead helps even without injected latency (it overlaps the processes).
+- **Parsing.** `Video` keeps its seven text fields in one allocation (accessors instead of `String`
+  fields), which took `Page<Video>` from ~805 to ~660 µs for 1000 items. What remains above the
+  borrowed-`&str` floor is that one allocation and copy per video.
 - **Python.** `requests` costs ~0.8 ms of CPU per page; the ratio to Python is bounded by the mock's own
   share of the wall (it serves every walker alike).
 - **Memory.** The CLI streams each page as it arrives and the walkers hold at most one page
   (fetch-ahead: n pages), so peak RSS does not grow with the catalogue.
-- **Not measured:** a SIMD JSON parser (sonic-rs, simd-json): it is not a dependency of the workspace,
-  and the borrowed-struct serde_json parse already bounds what a typed parse of these pages can gain.
+- **Not measured:** a SIMD JSON parser (sonic-rs, simd-json): not a dependency of the workspace, and
+  `Page<Video>` is already within reach of the borrowed-struct serde_json floor.
 ";
 
 #[cfg(test)]
