@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -42,13 +41,10 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>
 #[must_use = "a stream does nothing unless polled"]
 pub struct Pages<E: Paged = GetByUploader> {
     client: Client,
-    query: E,
     walk: Paginator<E>,
     fetch_ahead: usize,
-    /// Requests for pages `walk.next_page()..next_to_request`, in page order.
+    /// Requests for the pages from `walk.next_page()` on, in page order.
     in_flight: FuturesOrdered<PageFuture<E::Item>>,
-    /// The next page number not yet requested.
-    next_to_request: Option<NonZeroU32>,
     done: bool,
 }
 
@@ -57,12 +53,9 @@ where
     E::Item: Send + 'static,
 {
     pub(crate) fn new(client: Client, query: E) -> Self {
-        let walk = Paginator::new(query.clone());
         Self {
-            next_to_request: walk.next_page().and_then(NonZeroU32::new),
             client,
-            query,
-            walk,
+            walk: Paginator::new(query),
             fetch_ahead: 1,
             in_flight: FuturesOrdered::new(),
             done: false,
@@ -91,30 +84,20 @@ where
         self
     }
 
-    /// Requests the pages the walk may need next: the page the paginator
-    /// waits for and, once the last page is known, the following ones, up to
+    /// Requests the pages the paginator says are due: the page it waits for
+    /// and, once the last page is known, the following ones, up to
     /// `fetch_ahead` requests in flight.
     fn schedule(&mut self) {
-        let Some(expected) = self.walk.next_page() else {
-            return;
-        };
-        while let Some(page) = self.next_to_request {
-            let needed = page.get() <= expected;
-            let ahead = self.in_flight.len() < self.fetch_ahead
-                && self
-                    .walk
-                    .last_page()
-                    .is_some_and(|last| u64::from(page.get()) <= last);
-            if !needed && !ahead {
-                break;
-            }
+        while let Some(query) = self
+            .walk
+            .next_request(self.in_flight.len(), self.fetch_ahead)
+        {
             let client = self.client.clone();
-            let query = self.query.for_page(page);
+            let page = query.page_number();
             self.in_flight.push_back(Box::pin(
                 async move { client.call(&query).await }
-                    .instrument(tracing::debug_span!("polyv.page", page = page.get())),
+                    .instrument(tracing::debug_span!("polyv.page", page)),
             ));
-            self.next_to_request = page.checked_add(1);
         }
     }
 }
@@ -192,7 +175,6 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
             .field("walk", &self.walk)
             .field("fetch_ahead", &self.fetch_ahead)
             .field("in_flight", &self.in_flight.len())
-            .field("next_to_request", &self.next_to_request)
             .field("done", &self.done)
             .finish()
     }

@@ -29,6 +29,8 @@ use crate::{Page, Paged};
 pub struct Paginator<E> {
     query: E,
     next: Option<NonZeroU32>,
+    /// The next page not yet handed out by [`Paginator::next_request`].
+    unrequested: Option<NonZeroU32>,
     progress: Progress,
 }
 
@@ -57,8 +59,46 @@ impl<E: Paged> Paginator<E> {
         Self {
             query,
             next,
+            unrequested: next,
             progress: Progress::default(),
         }
+    }
+
+    /// The next page to request for a walk that keeps up to `window`
+    /// requests in flight (`in_flight` of them are), or `None` for now.
+    ///
+    /// The page the walk waits for is always due. Pages after it are due
+    /// only once a response has told where the listing ends, and only
+    /// while fewer than `window` requests are in flight; they are handed
+    /// out in order, each once. Call it until it returns `None`, then wait
+    /// for the page [`next_page`](Self::next_page) names and
+    /// [`accept`](Self::accept) it: pages must be judged in order, however
+    /// they arrive. With a window of 1 this is the sequential walk.
+    ///
+    /// ```
+    /// use polyv_core::{GetByUploader, Paginator};
+    ///
+    /// let mut walk = Paginator::new(GetByUploader::new());
+    /// // Until a response tells where the listing ends, only page 1 is due.
+    /// assert_eq!(walk.next_request(0, 4).map(|q| q.page()), Some(1));
+    /// assert!(walk.next_request(1, 4).is_none());
+    /// ```
+    pub fn next_request(&mut self, in_flight: usize, window: usize) -> Option<E> {
+        let expected = self.next?;
+        // Never behind the walk, even if pages were fetched through
+        // `next_query` instead.
+        let page = self.unrequested?.max(expected);
+        let due = page == expected;
+        let ahead = in_flight < window
+            && self
+                .progress
+                .last_page
+                .is_some_and(|last| u64::from(page.get()) <= last);
+        if !due && !ahead {
+            return None;
+        }
+        self.unrequested = page.checked_add(1);
+        Some(self.query.for_page(page))
     }
 
     /// The query for the next page to fetch, or `None` when the walk is over.
@@ -232,5 +272,89 @@ mod tests {
         let q = GetByUploader::builder().page(3).build().unwrap();
         let p = Paginator::new(q);
         assert_eq!(p.next_page(), Some(3));
+    }
+
+    /// Drives a walk the way a fetch-ahead transport does: requests in
+    /// flight are answered in any order, pages are accepted in order.
+    fn walk_with_window(total: u64, window: usize, answer_newest_first: bool) -> (Vec<u32>, u32) {
+        let mut p = Paginator::new(GetByUploader::new());
+        let mut in_flight: Vec<u32> = Vec::new();
+        let mut requested = Vec::new();
+        let mut max_in_flight = 0;
+        loop {
+            while let Some(q) = p.next_request(in_flight.len(), window) {
+                requested.push(q.page());
+                in_flight.push(q.page());
+            }
+            max_in_flight = max_in_flight.max(in_flight.len());
+            let Some(expected) = p.next_page() else { break };
+            assert!(
+                in_flight.contains(&expected),
+                "page {expected} was never requested"
+            );
+            // Whatever else arrives first waits; the expected page is judged.
+            if answer_newest_first {
+                in_flight.reverse();
+            }
+            in_flight.retain(|&n| n != expected);
+            assert!(p.accept(&serve(total, 20, expected)));
+        }
+        (requested, max_in_flight as u32)
+    }
+
+    #[test]
+    fn fetch_ahead_requests_each_page_once_in_order_within_the_window() {
+        for (total, window) in [
+            (0, 4),
+            (1, 4),
+            (20, 4),
+            (21, 4),
+            (1000, 1),
+            (1000, 4),
+            (1000, 16),
+            (95, 100),
+        ] {
+            for newest_first in [false, true] {
+                let (requested, max) = walk_with_window(total, window, newest_first);
+                let pages = total.div_ceil(20).max(1) as u32;
+                assert_eq!(
+                    requested,
+                    (1..=pages).collect::<Vec<_>>(),
+                    "{total} items, window {window}"
+                );
+                assert!(
+                    max as usize <= window.max(1),
+                    "{total} items, window {window}: {max} in flight"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_first_page_is_due_before_the_end_is_known() {
+        let mut p = Paginator::new(GetByUploader::new());
+        assert_eq!(p.next_request(0, 8).map(|q| q.page()), Some(1));
+        assert!(p.next_request(1, 8).is_none());
+        assert!(p.accept(&serve(200, 20, 1)));
+        let mut in_flight = 0;
+        let ahead: Vec<u32> = std::iter::from_fn(|| {
+            let page = p.next_request(in_flight, 3).map(|q| q.page());
+            in_flight += 1;
+            page
+        })
+        .collect();
+        assert_eq!(ahead, [2, 3, 4]);
+        // With the window full, only the page the walk waits for is due.
+        assert!(p.next_request(3, 3).is_none());
+        p.finish();
+        assert!(p.next_request(0, 8).is_none());
+    }
+
+    #[test]
+    fn next_request_catches_up_with_next_query() {
+        let mut p = Paginator::new(GetByUploader::new());
+        let q = p.next_query().unwrap();
+        assert!(p.accept(&serve(100, 20, q.page())));
+        assert_eq!(p.next_request(0, 1).map(|q| q.page()), Some(2));
     }
 }
