@@ -281,7 +281,7 @@ fn walk_series(
 fn same_order(series: &[Series]) -> bool {
     let digests: Vec<u64> = series
         .iter()
-        .filter(|s| matches!(s.walker, Walker::Blocking | Walker::Async(_)))
+        .filter(|s| matches!(s.walker, Walker::Blocking(_) | Walker::Async(_)))
         .flat_map(|s| s.walks.iter().map(|w| w.digest))
         .collect();
     digests.windows(2).all(|w| w[0] == w[1])
@@ -373,7 +373,7 @@ fn cpu_model() -> String {
 /// not for the report.
 pub(crate) fn walk_only(name: &str, reps: usize) -> Res<()> {
     let walker = match name {
-        "blocking" => Walker::Blocking,
+        "blocking" => Walker::Blocking(1),
         "ureq-floor" => Walker::UreqFloor,
         "ureq-timeout" => Walker::UreqTimeout,
         "reqwest-floor" => Walker::ReqwestFloor,
@@ -381,11 +381,15 @@ pub(crate) fn walk_only(name: &str, reps: usize) -> Res<()> {
         "ureq-parse" => Walker::UreqParse,
         "reqwest-parse" => Walker::ReqwestParse,
         "python" => Walker::Python,
-        other => match other.strip_prefix("async").map(str::parse) {
-            Some(Ok(n)) => Walker::Async(n),
+        other => match (
+            other.strip_prefix("async").map(str::parse),
+            other.strip_prefix("blocking").map(str::parse),
+        ) {
+            (Some(Ok(n)), _) => Walker::Async(n),
+            (_, Some(Ok(n))) => Walker::Blocking(n),
             _ => {
                 return Err(format!(
-                    "unknown walker {other}: blocking, async<N>, ureq-floor, ureq-timeout, \
+                    "unknown walker {other}: blocking, blocking<N>, async<N>, ureq-floor, ureq-timeout, \
                      reqwest-floor, reqwest-timeout, ureq-parse, reqwest-parse or python"
                 ));
             }
@@ -455,7 +459,9 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
         (Walker::UreqFloor, opts.reps),
         (Walker::UreqTimeout, opts.reps),
         (Walker::UreqParse, opts.reps),
-        (Walker::Blocking, opts.reps),
+        (Walker::Blocking(1), opts.reps),
+        (Walker::Blocking(4), opts.reps),
+        (Walker::Blocking(16), opts.reps),
         (Walker::ReqwestFloor, opts.reps),
         (Walker::ReqwestTimeout, opts.reps),
         (Walker::ReqwestParse, opts.reps),
@@ -470,7 +476,7 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
     let big_pages = walk_series(
         &harness,
         &mock,
-        &[(Walker::Blocking, opts.reps)],
+        &[(Walker::Blocking(1), opts.reps)],
         Some(1000),
     )?;
     eprintln!(
@@ -478,13 +484,13 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
         opts.limited_pages
     );
     let limited = harness.walk(
-        Walker::Blocking,
+        Walker::Blocking(1),
         &mock,
         None,
         true,
         Some(opts.limited_pages.min(pages_of(opts.videos, None))),
     )?;
-    let limited_big = harness.walk(Walker::Blocking, &mock, Some(1000), true, None)?;
+    let limited_big = harness.walk(Walker::Blocking(1), &mock, Some(1000), true, None)?;
     drop(mock);
 
     eprintln!(
@@ -494,7 +500,9 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
     let slow_mock = Mock::start(&mock_bin, opts.latency_videos, Some(opts.latency_ms))?;
     let mut walkers = vec![
         (Walker::UreqFloor, opts.latency_reps),
-        (Walker::Blocking, opts.latency_reps),
+        (Walker::Blocking(1), opts.latency_reps),
+        (Walker::Blocking(4), opts.latency_reps),
+        (Walker::Blocking(16), opts.latency_reps),
         (Walker::ReqwestFloor, opts.latency_reps),
         (Walker::Async(1), opts.latency_reps),
         (Walker::Async(4), opts.latency_reps),
@@ -646,7 +654,7 @@ impl Report<'_> {
         goals.push(goal(
             "walk: polyv-blocking ÷ raw ureq floor",
             "≤ 1.15×",
-            m(p, Walker::Blocking) / m(p, Walker::UreqFloor),
+            m(p, Walker::Blocking(1)) / m(p, Walker::UreqFloor),
             |x| x <= 1.15,
         ));
         goals.push(goal(
@@ -656,7 +664,9 @@ impl Report<'_> {
             |x| x <= 1.15,
         ));
         for w in [
-            Walker::Blocking,
+            Walker::Blocking(1),
+            Walker::Blocking(4),
+            Walker::Blocking(16),
             Walker::Async(1),
             Walker::Async(4),
             Walker::Async(16),
@@ -669,20 +679,26 @@ impl Report<'_> {
             ));
         }
         let s = self.slow;
-        let mut g = goal(
-            &format!(
-                "walk, {} ms latency: async sequential ÷ async fetch_ahead(16), order kept",
-                self.opts.latency_ms
-            ),
-            "≥ 10×",
-            m(s, Walker::Async(1)) / m(s, Walker::Async(16)),
-            |x| x >= 10.0,
-        );
-        if !same_order(s) || !same_order(self.plain) {
-            g.met = Some(false);
-            g.what.push_str(" (ORDER DIFFERS)");
+        let order_kept = same_order(s) && same_order(self.plain);
+        for (client, sequential, ahead) in [
+            ("async", Walker::Async(1), Walker::Async(16)),
+            ("blocking", Walker::Blocking(1), Walker::Blocking(16)),
+        ] {
+            let mut g = goal(
+                &format!(
+                    "walk, {} ms latency: {client} sequential ÷ {client} fetch_ahead(16), order kept",
+                    self.opts.latency_ms
+                ),
+                "≥ 10×",
+                m(s, sequential) / m(s, ahead),
+                |x| x >= 10.0,
+            );
+            if !order_kept {
+                g.met = Some(false);
+                g.what.push_str(" (ORDER DIFFERS)");
+            }
+            goals.push(g);
         }
-        goals.push(g);
         let rss = |videos, size| {
             self.memory
                 .iter()
@@ -914,10 +930,10 @@ impl Report<'_> {
             lim.wall,
             lim.pages as f64 / lim.wall,
             per_page * pages as f64,
-            find(self.plain, Walker::Blocking).map_or(f64::NAN, Series::median)
+            find(self.plain, Walker::Blocking(1)).map_or(f64::NAN, Series::median)
         );
         let big = self.big_pages.first().and_then(Series::wall);
-        let small = find(self.plain, Walker::Blocking).map_or(f64::NAN, Series::median);
+        let small = find(self.plain, Walker::Blocking(1)).map_or(f64::NAN, Series::median);
         let _ = writeln!(
             w,
             "| polyv-blocking, {} videos | Pages | Wall, limit off | Wall, default limit |\n|---|---|---|---|",
@@ -987,7 +1003,9 @@ impl Report<'_> {
         for s in series {
             let Some(wall) = s.wall() else { continue };
             let floor = match s.walker {
-                Walker::Blocking | Walker::UreqTimeout | Walker::UreqParse => m(Walker::UreqFloor),
+                Walker::Blocking(_) | Walker::UreqTimeout | Walker::UreqParse => {
+                    m(Walker::UreqFloor)
+                }
                 Walker::Async(_) | Walker::ReqwestTimeout | Walker::ReqwestParse => {
                     m(Walker::ReqwestFloor)
                 }

@@ -216,7 +216,8 @@ fn query(page_size: Option<u32>) -> Res<GetByUploader> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Walker {
     /// polyv-blocking's `videos` iterator.
-    Blocking,
+    /// polyv-blocking's `videos()`, with this fetch-ahead (1: sequential).
+    Blocking(usize),
     /// polyv-async's `videos` stream with this fetch-ahead.
     Async(usize),
     /// A raw ureq loop over pre-signed URLs, bodies read, nothing parsed.
@@ -244,7 +245,8 @@ pub(crate) enum Walker {
 impl Walker {
     pub(crate) fn label(self) -> String {
         match self {
-            Self::Blocking => "polyv-blocking videos()".into(),
+            Self::Blocking(1) => "polyv-blocking videos()".into(),
+            Self::Blocking(n) => format!("polyv-blocking videos().fetch_ahead({n})"),
             Self::Async(1) => "polyv-async videos() sequential".into(),
             Self::Async(n) => format!("polyv-async videos().fetch_ahead({n})"),
             Self::UreqFloor => "floor: raw ureq loop, pre-signed".into(),
@@ -286,7 +288,7 @@ impl Harness {
         max_pages: Option<usize>,
     ) -> Res<Walk> {
         let walk = match walker {
-            Walker::Blocking => blocking(mock, page_size, limited, max_pages)?,
+            Walker::Blocking(n) => blocking(mock, page_size, limited, max_pages, n)?,
             Walker::Async(n) => self.asynchronous(mock, page_size, n)?,
             Walker::UreqFloor => ureq_floor(mock, page_size, None, false)?,
             Walker::UreqTimeout => ureq_floor(mock, page_size, Some(30), false)?,
@@ -417,6 +419,7 @@ fn blocking(
     page_size: Option<u32>,
     limited: bool,
     max_pages: Option<usize>,
+    fetch_ahead: usize,
 ) -> Res<Walk> {
     let client = polyv_blocking::Client::new(mock.config(limited)?).map_err(err)?;
     let query = query(page_size)?;
@@ -424,7 +427,7 @@ fn blocking(
     let (mut n, mut digest) = (0, FNV_START);
     if let Some(max) = max_pages {
         // Whole pages, so that the walk stops at a page boundary.
-        let mut pages = client.pages(&query).take(max);
+        let mut pages = client.pages(&query).fetch_ahead(fetch_ahead).take(max);
         let mut count = 0;
         for page in pages.by_ref() {
             let page = page.map_err(err)?;
@@ -436,7 +439,7 @@ fn blocking(
         }
         return Ok(timer.finish(n, count, digest));
     }
-    let mut videos = client.videos(&query);
+    let mut videos = client.videos(&query).fetch_ahead(fetch_ahead);
     for video in videos.by_ref() {
         let video = video.map_err(err)?;
         n += 1;

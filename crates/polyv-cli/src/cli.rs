@@ -134,6 +134,11 @@ pub(crate) struct ByUploaderArgs {
     #[arg(long)]
     pub(crate) all: bool,
 
+    /// With --all: keep up to N page requests in flight (pages are still
+    /// written in order; the rate limit still applies) [default: 1]
+    #[arg(long, value_name = "N", requires = "all", value_parser = value_parser!(u32).range(1..=64))]
+    pub(crate) fetch_ahead: Option<u32>,
+
     /// Output format [default: table when stdout is a terminal, jsonl otherwise]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) format: Option<Format>,

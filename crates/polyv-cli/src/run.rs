@@ -53,11 +53,11 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
             "mock: an in-process Polyv mock at {} serves the demo account {DEMO_USER_ID}",
             server.base_url()
         ));
-        list(&client, &query, args.all, format, &mut progress)
+        list(&client, &query, walk(args), format, &mut progress)
     } else {
         let credentials = Credentials::from_env()?;
         let client = Client::new(config(global, credentials, base_url(global))?)?;
-        list(&client, &query, args.all, format, &mut progress)
+        list(&client, &query, walk(args), format, &mut progress)
     }
 }
 
@@ -129,12 +129,17 @@ fn start_mock(videos: usize) -> Result<MockServer, Failure> {
         .map_err(Failure::Mock)
 }
 
-/// Fetches one page, or every page with `all`, writing each page to stdout
-/// as it arrives and flushing it.
+/// `--all [--fetch-ahead N]` as the walk's fetch-ahead; `None` for one page.
+fn walk(args: &ByUploaderArgs) -> Option<usize> {
+    args.all.then(|| args.fetch_ahead.map_or(1, |n| n as usize))
+}
+
+/// Fetches one page, or every page when `walk` gives a fetch-ahead, writing
+/// each page to stdout as it arrives and flushing it.
 fn list(
     client: &Client,
     query: &GetByUploader,
-    all: bool,
+    walk: Option<usize>,
     format: Format,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
@@ -142,7 +147,7 @@ fn list(
         BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
         format,
     );
-    if !all {
+    let Some(fetch_ahead) = walk else {
         let page = client.get_by_uploader(query)?;
         output(out.page(&page.items))?;
         output(out.finish())?;
@@ -162,9 +167,9 @@ fn list(
             page.total_items
         ));
         return Ok(());
-    }
+    };
 
-    let mut pages = client.pages(query);
+    let mut pages = client.pages(query).fetch_ahead(fetch_ahead);
     progress.update(0, None, 0);
     // Not a `for` loop: the progress asks the iterator between pages.
     #[allow(clippy::while_let_on_iterator)]
@@ -268,7 +273,7 @@ fn demo(global: &GlobalArgs, args: &DemoArgs) -> Result<(), Failure> {
         args.email,
         args.page_size
     ));
-    list(&client, &query, true, format, &mut progress)?;
+    list(&client, &query, Some(1), format, &mut progress)?;
     if progress.enabled() {
         let checked = server.requests().len();
         progress.note(&format!(

@@ -324,10 +324,9 @@ fn all_walks_every_page_once_in_order() {
     let mut ds = Dataset::empty_demo();
     ds.add_videos(DEMO_USER_ID, DEMO_SUB_ACCOUNTS[0], DEMO_DEFAULT_CATAID, 250);
     let vids: Vec<String> = ds.videos.iter().map(|v| v.vid.clone()).collect();
-    let server = MockServer::builder().dataset(ds).start().unwrap();
-    let out = run(
-        &mut polyv(&server),
-        &[
+    for fetch_ahead in [None, Some("4")] {
+        let server = MockServer::builder().dataset(ds.clone()).start().unwrap();
+        let mut args = vec![
             "videos",
             "by-uploader",
             "--all",
@@ -337,22 +336,39 @@ fn all_walks_every_page_once_in_order() {
             "ptime-asc",
             "--format",
             "jsonl",
-        ],
-    );
-    assert_status(&out, 0);
-    let got: Vec<String> = stdout(&out)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["vid"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    assert_eq!(got, vids);
-    let requests = server.requests();
-    assert_eq!(requests.len(), 13);
-    for (i, r) in requests.iter().enumerate() {
-        assert_eq!(r.param("page"), Some((i + 1).to_string().as_str()));
-        assert_eq!(r.param("pageSize"), Some("20"));
+        ];
+        args.extend(
+            fetch_ahead
+                .map(|n| ["--fetch-ahead", n])
+                .into_iter()
+                .flatten(),
+        );
+        let out = run(&mut polyv(&server), &args);
+        assert_status(&out, 0);
+        let got: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["vid"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(got, vids, "--fetch-ahead {fetch_ahead:?}");
+        let requests = server.requests();
+        let mut pages: Vec<u32> = requests
+            .iter()
+            .map(|r| r.param("page").unwrap().parse().unwrap())
+            .collect();
+        if fetch_ahead.is_none() {
+            assert!(pages.is_sorted(), "one page after the other: {pages:?}");
+        }
+        // Answers may arrive out of order with fetch-ahead; each page once.
+        pages.sort_unstable();
+        assert_eq!(
+            pages,
+            (1..=13).collect::<Vec<_>>(),
+            "--fetch-ahead {fetch_ahead:?}"
+        );
+        assert!(requests.iter().all(|r| r.param("pageSize") == Some("20")));
     }
 }
 
@@ -423,6 +439,16 @@ fn exit_2_for_bad_input_before_any_request() {
             polyv(&server),
             &["videos", "by-uploader", "--page", "2", "--all"],
             "--all",
+        ),
+        (
+            polyv(&server),
+            &["videos", "by-uploader", "--fetch-ahead", "4"],
+            "--all",
+        ),
+        (
+            polyv(&server),
+            &["videos", "by-uploader", "--all", "--fetch-ahead", "0"],
+            "--fetch-ahead",
         ),
         (
             polyv(&server),
