@@ -1054,7 +1054,8 @@ const ANALYSIS: &str = r"
   which costs far more inside a walk (cold caches, the body received on another core, the mock
   competing for the 2 cores) than the ~12 µs criterion measures warm. Since a raw loop that only adds
   the parse already misses ≤ 1.15×, no sequential client that returns typed pages can meet it on
-  loopback; with 20 ms of latency client and floor are within 1%, and fetch-ahead beats the floor.
+  loopback; with 20 ms of latency client and floor are within 1%, and fetch-ahead (both clients now
+  have it: futures in async, worker threads in blocking) beats the floor.
   Moving each async page fetch and parse onto a runtime worker (`tokio::spawn`) was measured and did
   not help.
 - **polyv-blocking and ureq's timeouts.** With any timeout configured, ureq 3 resolves the host on a
