@@ -9,7 +9,6 @@
 //! polyv_conformance::conformance_tests!(MyAdapter);
 //! ```
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -221,7 +220,11 @@ pub mod cases {
         assert_eq!(api_requests(&failing).len(), 4, "1 attempt + 3 retries");
     }
 
-    /// Every attempt carries a fresh `ptime` and `sign`.
+    /// Every attempt is signed when it is sent: `ptime` follows the clock
+    /// from attempt to attempt, and the sign follows `ptime`. (Two attempts
+    /// inside the same millisecond rightly share both: the backoff's full
+    /// jitter can be ~0, so the test asks for the clock to move, not for
+    /// every `ptime` to differ.)
     pub fn retries_are_signed_afresh<S: Subject>() {
         let server = start(
             MockServer::builder()
@@ -234,16 +237,32 @@ pub mod cases {
             .unwrap_or_else(|e| panic!("{e}"));
         let log = api_requests(&server);
         assert_eq!(log.len(), 4);
-        let ptimes: HashSet<_> = log
+        let signed: Vec<(u64, String)> = log
             .iter()
-            .map(|r| r.param("ptime").map(str::to_owned))
+            .map(|r| {
+                let ptime = r.param("ptime").and_then(|p| p.parse().ok());
+                let sign = r.param("sign").map(str::to_owned);
+                (
+                    ptime.unwrap_or_else(|| panic!("no ptime")),
+                    sign.unwrap_or_else(|| panic!("no sign")),
+                )
+            })
             .collect();
-        let signs: HashSet<_> = log
-            .iter()
-            .map(|r| r.param("sign").map(str::to_owned))
-            .collect();
-        assert_eq!(ptimes.len(), 4, "ptimes: {ptimes:?}");
-        assert_eq!(signs.len(), 4);
+        assert!(
+            signed.windows(2).all(|w| w[0].0 <= w[1].0),
+            "ptime went back: {signed:?}"
+        );
+        assert!(
+            signed[3].0 > signed[0].0,
+            "every attempt reused the first ptime: {signed:?}"
+        );
+        for pair in signed.windows(2) {
+            assert_eq!(
+                pair[0].0 == pair[1].0,
+                pair[0].1 == pair[1].1,
+                "sign does not follow ptime: {signed:?}"
+            );
+        }
     }
 
     /// An attempt slower than the timeout is abandoned and retried; if every
