@@ -44,7 +44,7 @@ impl Opts {
             target,
             bin_dir,
             videos: 100_000,
-            reps: 3,
+            reps: 5,
             python_reps: 3,
             latency_videos: 10_000,
             latency_ms: 20,
