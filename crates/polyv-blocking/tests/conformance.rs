@@ -21,6 +21,9 @@ macro_rules! adapter {
             fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
                 self.0.raw(call)
             }
+            fn fetch_ahead(&self) -> usize {
+                $fetch_ahead
+            }
             fn debug(&self) -> String {
                 format!("{:?}", self.0)
             }
@@ -31,10 +34,7 @@ macro_rules! adapter {
 adapter!(Sequential, 1);
 adapter!(FetchAhead, 4);
 
-mod sequential {
-    polyv_conformance::conformance_tests!(super::Sequential);
-}
-
-mod fetch_ahead {
-    polyv_conformance::conformance_tests!(super::FetchAhead);
+polyv_conformance::conformance_tests! {
+    sequential: Sequential,
+    fetch_ahead: FetchAhead,
 }

@@ -36,11 +36,23 @@ pub trait Subject: Sized {
     fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error>;
     /// The client's `Debug` output.
     fn debug(&self) -> String;
+    /// How many page requests [`walk`](Self::walk) keeps in flight (1: one
+    /// after the other).
+    fn fetch_ahead(&self) -> usize;
 }
 
-/// Expands to one `#[test]` per case of the table for the given adapter type.
+/// Expands to one `#[test]` per case of the table for the given adapter type;
+/// or, given `module: Adapter` pairs, to one module of those tests per
+/// adapter (one client walking sequentially and with fetch-ahead, say).
 #[macro_export]
 macro_rules! conformance_tests {
+    ($($module:ident : $adapter:ident),+ $(,)?) => {
+        $(
+            mod $module {
+                $crate::conformance_tests!(super::$adapter);
+            }
+        )+
+    };
     ($subject:ty) => {
         $crate::conformance_tests!(@cases $subject;
             documented_errors_are_typed,
@@ -59,6 +71,8 @@ macro_rules! conformance_tests {
             pagination_follows_the_response_page_size,
             pagination_survives_a_transient_fault,
             pagination_reports_a_failed_page,
+            walks_yield_pages_in_order_however_they_are_answered,
+            walks_overlap_requests_within_the_fetch_ahead_window,
             email_with_plus,
             user_id_with_slash_is_refused_before_any_request,
             secret_absent_from_debug_and_trace_logs,
@@ -552,6 +566,78 @@ pub mod cases {
         assert_eq!(vids, expected[..20], "only page 1 is yielded");
         assert_eq!(errs.len(), 1, "exactly one error, then the walk ends");
         assert!(matches!(errs[0], Err(Error::QueryFailed)), "{:?}", errs[0]);
+    }
+
+    fn by_ten_ptime_asc() -> GetByUploader {
+        GetByUploader::builder()
+            .order(Order::PtimeAsc)
+            .page_size(10)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Pages answered out of order (two early ones 300 ms late) are still
+    /// yielded in server order, each page requested exactly once.
+    pub fn walks_yield_pages_in_order_however_they_are_answered<S: Subject>() {
+        let ds = dataset_with(233);
+        let expected = vids_in_ptime_order(&ds);
+        let server = start(
+            MockServer::builder()
+                .dataset(ds)
+                .fault(FaultRule::on_requests(
+                    Fault::Latency(Duration::from_millis(300)),
+                    [2, 3],
+                )),
+        );
+        let client: S = connect(demo_config(&server));
+        assert_eq!(
+            walk_ok(&client, &by_ten_ptime_asc()),
+            expected,
+            "server order"
+        );
+        // The mock logs a request when it answers it.
+        let mut answered: Vec<u32> = api_requests(&server)
+            .iter()
+            .map(|r| r.param("page").and_then(|p| p.parse().ok()).unwrap_or(1))
+            .collect();
+        if client.fetch_ahead() > 1 {
+            assert!(
+                !answered.is_sorted(),
+                "answers came in page order, nothing to reorder: {answered:?}"
+            );
+        }
+        answered.sort_unstable();
+        assert_eq!(
+            answered,
+            (1..=24).collect::<Vec<_>>(),
+            "each page exactly once"
+        );
+    }
+
+    /// With every answer 300 ms late, a walk of 9 pages takes one round for
+    /// page 1, then one round per `fetch_ahead` pages: concurrent, but never
+    /// more than the window.
+    pub fn walks_overlap_requests_within_the_fetch_ahead_window<S: Subject>() {
+        let latency = Duration::from_millis(300);
+        let server = start(
+            MockServer::builder()
+                .dataset(dataset_with(90))
+                .fault(FaultRule::always(Fault::Latency(latency))),
+        );
+        let client: S = connect(demo_config(&server));
+        let n = client.fetch_ahead();
+        let rounds = 1 + 8usize.div_ceil(n) as u32;
+        let started = std::time::Instant::now();
+        assert_eq!(walk_ok(&client, &by_ten_ptime_asc()).len(), 90);
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= latency * rounds - Duration::from_millis(20),
+            "more than {n} in flight: {elapsed:?}"
+        );
+        assert!(
+            elapsed < latency * rounds + Duration::from_millis(1_100),
+            "requests did not overlap as {n} in flight should: {elapsed:?}"
+        );
     }
 
     /// An e-mail with `+` travels encoded and finds its sub-account.
