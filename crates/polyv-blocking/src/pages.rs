@@ -104,7 +104,9 @@ where
     type Item = Result<Page<E::Item>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.fetch_ahead == 1 {
+        // Once workers run, they serve the rest of the walk (its pages may be
+        // in flight), whatever `fetch_ahead` says now.
+        if self.fetch_ahead == 1 && self.workers.is_none() {
             let query = self.walk.next_request(0, 1)?;
             let fetched = self.client.call_page(&query, Some(query.page_number()));
             return self.judge(fetched);
