@@ -33,9 +33,9 @@ impl Async {
     fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
         self.runtime.block_on(self.client.get_by_uploader(query))
     }
-    fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
+    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
         let stream = self.client.videos(query).fetch_ahead(self.fetch_ahead);
-        self.runtime.block_on(stream.collect())
+        self.runtime.block_on(stream.take(items).collect())
     }
     fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
         self.runtime.block_on(self.client.raw(call))
@@ -52,8 +52,8 @@ macro_rules! adapter {
             fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
                 self.0.get_by_uploader(query)
             }
-            fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
-                self.0.walk(query)
+            fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
+                self.0.walk_first(query, items)
             }
             fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
                 self.0.raw(call)

@@ -115,7 +115,10 @@ where
         let workers = self
             .workers
             .get_or_insert_with(|| Workers::start(&self.client, self.fetch_ahead));
-        while let Some(query) = self.walk.next_request(workers.in_flight, self.fetch_ahead) {
+        while let Some(query) = self
+            .walk
+            .next_request(workers.outstanding(), self.fetch_ahead)
+        {
             workers.send(query);
         }
         let fetched = workers.receive(expected);
@@ -175,6 +178,13 @@ where
             // Fewer workers than asked only lowers the concurrency.
             start_error: start_error.filter(|_| started == 0),
         }
+    }
+
+    /// Pages requested and not yet handed to the walk: in flight, or
+    /// arrived early and held. Counting the held ones keeps the window (and
+    /// the memory held) at `n` pages however the answers are ordered.
+    fn outstanding(&self) -> usize {
+        self.in_flight + self.arrived.len()
     }
 
     fn send(&mut self, query: E) {

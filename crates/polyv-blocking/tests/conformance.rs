@@ -15,8 +15,9 @@ macro_rules! adapter {
             fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
                 self.0.get_by_uploader(query)
             }
-            fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
-                self.0.videos(query).fetch_ahead($fetch_ahead).collect()
+            fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
+                let videos = self.0.videos(query).fetch_ahead($fetch_ahead);
+                videos.take(items).collect()
             }
             fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
                 self.0.raw(call)

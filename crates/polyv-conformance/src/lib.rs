@@ -30,8 +30,13 @@ pub trait Subject: Sized {
     fn connect(config: Config) -> Result<Self, Error>;
     /// One page.
     fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error>;
+    /// The first `items` items the client's page walker yields (fewer if it
+    /// ends first); then the walk is dropped.
+    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>>;
     /// Every item the client's page walker yields, until it ends.
-    fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>>;
+    fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
+        self.walk_first(query, usize::MAX)
+    }
     /// The raw escape hatch.
     fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error>;
     /// The client's `Debug` output.
@@ -73,6 +78,7 @@ macro_rules! conformance_tests {
             pagination_reports_a_failed_page,
             walks_yield_pages_in_order_however_they_are_answered,
             walks_overlap_requests_within_the_fetch_ahead_window,
+            ending_a_walk_early_stops_requests_within_the_window,
             email_with_plus,
             user_id_with_slash_is_refused_before_any_request,
             secret_absent_from_debug_and_trace_logs,
@@ -638,6 +644,31 @@ pub mod cases {
             elapsed < latency * rounds + Duration::from_millis(1_100),
             "requests did not overlap as {n} in flight should: {elapsed:?}"
         );
+    }
+
+    /// A walk ended after 25 of 100 videos (in page 3) has requested at most
+    /// `fetch_ahead` pages past page 2, although a slow answer lets later
+    /// pages arrive early and wait (held pages count against the window),
+    /// and sends nothing once it is dropped.
+    pub fn ending_a_walk_early_stops_requests_within_the_window<S: Subject>() {
+        let server = start(MockServer::builder().dataset(dataset_with(100)).fault(
+            FaultRule::on_requests(Fault::Latency(Duration::from_millis(300)), [2]),
+        ));
+        let client: S = connect(demo_config(&server));
+        let n = client.fetch_ahead();
+        let first = client.walk_first(&by_ten_ptime_asc(), 25);
+        assert_eq!(first.len(), 25);
+        assert!(first.iter().all(Result::is_ok), "{first:?}");
+        // Requests sent before the walk ended may still be answering.
+        std::thread::sleep(Duration::from_millis(200));
+        let seen = api_requests(&server).len();
+        assert!(
+            seen <= 2 + n,
+            "pages 1-2 consumed, page 3 and at most {} after it: {seen} requests",
+            n - 1
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(api_requests(&server).len(), seen, "requests after the end");
     }
 
     /// An e-mail with `+` travels encoded and finds its sub-account.
