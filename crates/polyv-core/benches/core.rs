@@ -8,8 +8,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyv_core::{
-    Config, Credentials, Endpoint, GetByUploader, Order, Page, SecretKey, Video, canonical_string,
-    parse_response, sign,
+    Config, Credentials, Endpoint, GetByUploader, Order, Page, Params, SecretKey, Video,
+    canonical_string, parse_response, sign,
 };
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
@@ -102,12 +102,9 @@ fn signing(c: &mut Criterion) {
     let config = Config::new(Credentials::new("b0f7041324", "tIQp4ATe9Z").unwrap());
     let query = query();
     let ptime = NOW_MS.to_string();
-    let params = query.params();
-    let pairs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_ref(), v.as_ref()))
-        .chain([("ptime", ptime.as_str())])
-        .collect();
+    let mut params = Params::new();
+    query.params(&mut params);
+    let pairs: Vec<(&str, &str)> = params.iter().chain([("ptime", ptime.as_str())]).collect();
     let canonical = format!("{}tIQp4ATe9Z", canonical_string(pairs.iter().copied()));
     let secret = SecretKey::new("tIQp4ATe9Z");
 

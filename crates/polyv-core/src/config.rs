@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::endpoint::PTIME_PARAM;
 use crate::policy::{Pacer, RateLimit, RetryPolicy};
-use crate::sign::{PairBuf, SIGN_PARAM, sign_pairs};
-use crate::{Credentials, Endpoint, Error};
+use crate::sign::{SIGN_PARAM, pair_buf, sign_pairs};
+use crate::{Credentials, Endpoint, Error, Params};
 
 /// Polyv's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.polyv.net";
@@ -231,6 +231,11 @@ impl Config {
     /// for HTTP clients that take a URL string (and for the method and
     /// headers, [`Endpoint::method`] and [`user_agent`](Self::user_agent)).
     ///
+    /// When every parameter is signed (as for get-by-uploader), the query
+    /// lists them in signing order, `ptime` included, then `sign`: it reads
+    /// as the string that was signed. Otherwise the parameters keep the order
+    /// the endpoint lists them in, followed by `ptime` and `sign`.
+    ///
     /// ```
     /// use polyv_core::{Config, Credentials, GetByUploader};
     ///
@@ -244,17 +249,19 @@ impl Config {
         endpoint: &E,
         now_ms: u64,
     ) -> Result<String, Error> {
-        let params = endpoint.params();
+        let mut params = Params::new();
+        endpoint.params(&mut params);
         let signed = endpoint.signed_params();
         let mut ptime_digits = itoa::Buffer::new();
         let ptime = ptime_digits.format(now_ms);
 
         // One pass over the parameters: reject the reserved names, pick what
         // is signed, and size the URL.
-        let mut pairs = PairBuf::new();
+        let mut pairs = pair_buf();
         let mut ptime_placed = false;
+        let mut all_signed = true;
         let mut query_len = 0;
-        for (name, value) in &params {
+        for (name, value) in params.iter() {
             if value.is_empty() {
                 continue;
             }
@@ -268,11 +275,13 @@ impl Config {
                 // `ptime` goes before the first name after it: parameters
                 // listed in signing order then stay in order, and signing
                 // skips the sort. In any other order the signer sorts anyway.
-                if !ptime_placed && name.as_ref() > PTIME_PARAM {
+                if !ptime_placed && name > PTIME_PARAM {
                     pairs.push((PTIME_PARAM, ptime));
                     ptime_placed = true;
                 }
                 pairs.push((name, value));
+            } else {
+                all_signed = false;
             }
         }
         if !ptime_placed {
@@ -280,30 +289,43 @@ impl Config {
         }
         let sign = sign_pairs(pairs.as_mut_slice(), self.credentials.secret_key());
 
-        let path = endpoint.path(self.credentials.user_id());
-        // `ptime=`, `&sign=` and the 40 digits of the sign, plus room for a
-        // few escapes (`%40` in an email): growing the URL would copy it.
+        let user_id = self.credentials.user_id();
+        // Room for a path with the user id in it, `ptime=`, `&sign=` and the
+        // 40 digits of the sign, plus a few escapes (`%40` in an email):
+        // growing the URL would copy it.
+        let path_len = user_id.as_str().len() + 64;
         let tail_len = "ptime=&sign=".len() + ptime.len() + 40 + 24;
         let mut url =
-            String::with_capacity(self.base_url.len() + path.len() + 1 + query_len + tail_len);
+            String::with_capacity(self.base_url.len() + path_len + 1 + query_len + tail_len);
         url.push_str(&self.base_url);
-        url.push_str(&path);
+        endpoint.write_path(user_id, &mut url);
         url.push('?');
-        for (name, value) in &params {
-            if !value.is_empty() {
+        if all_signed {
+            // The signed pairs are every parameter and `ptime`, now in
+            // signing order: the query follows it.
+            for &(name, value) in pairs.as_slice() {
                 push_pair(&mut url, name, value);
             }
+        } else {
+            for (name, value) in params.iter() {
+                if !value.is_empty() {
+                    push_pair(&mut url, name, value);
+                }
+            }
+            // Digits: nothing to encode.
+            url.push_str("ptime=");
+            url.push_str(ptime);
+            url.push('&');
         }
-        // Digits and hex digits: nothing to encode.
-        url.push_str("ptime=");
-        url.push_str(ptime);
-        url.push_str("&sign=");
+        // Hex digits: nothing to encode.
+        url.push_str("sign=");
         url.push_str(sign.as_str());
         Ok(url)
     }
 }
 
 /// Appends `name=value&`, form-urlencoded as PHP's `http_build_query` does.
+#[inline]
 fn push_pair(url: &mut String, name: &str, value: &str) {
     push_encoded(url, name);
     url.push('=');
@@ -327,6 +349,7 @@ const UNRESERVED: [bool; 256] = {
 /// `form_urlencoded::byte_serialize` writes (a property test holds them
 /// equal): unreserved runs are copied whole, a space becomes `+`, any other
 /// byte `%XX`.
+#[inline]
 fn push_encoded(url: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = text.as_bytes();
@@ -463,8 +486,17 @@ mod tests {
         let req = config().prepare(&call, 1_492_591_990_000).unwrap();
         assert_eq!(
             req.uri().to_string(),
-            "https://api.polyv.net/v2/video/u1/x?vid=382839019131be68715e9455f8d0971a_3&format=json&ptime=1492591990000&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E"
+            "https://api.polyv.net/v2/video/u1/x?format=json&ptime=1492591990000&vid=382839019131be68715e9455f8d0971a_3&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E"
         );
+        // Parameters left out of the signature keep their listed order, with
+        // `ptime` after them.
+        let partly = RawCall::get("/x")
+            .unwrap()
+            .param("vid", "v")
+            .param("format", "json")
+            .signed(SignedParams::Only(&["vid"]));
+        let url = config().signed_url(&partly, 1).unwrap();
+        assert!(url.contains("/x?vid=v&format=json&ptime=1&sign="), "{url}");
         let tricky = RawCall::get("/p")
             .unwrap()
             .param("email", "a+b c&d=e#f@x.com");

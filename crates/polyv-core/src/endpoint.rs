@@ -1,19 +1,127 @@
 //! The shape every Polyv v2 endpoint shares, and turning one into a signed
 //! `http::Request`.
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use serde::de::DeserializeOwned;
 
+use crate::inline::InlineList;
 use crate::{Error, UserId};
 
 /// The parameter that carries the request time in milliseconds.
 pub const PTIME_PARAM: &str = "ptime";
 
-/// A query parameter: a name and its raw (unencoded) value. Both are `Cow`s
-/// so that fixed names and values (flags, enum codes) cost no allocation.
-pub type Param = (Cow<'static, str>, Cow<'static, str>);
+/// The query parameters of one request, raw (unencoded), in the order an
+/// [`Endpoint`] lists them. Names and text values are borrowed from the
+/// endpoint and numbers are kept inline, so listing them allocates nothing.
+///
+/// ```
+/// use polyv_core::Params;
+///
+/// let email = String::from("a+b@example.com");
+/// let mut params = Params::new();
+/// params.push("email", &email);
+/// params.push_number("page", 2);
+/// assert_eq!(params.iter().collect::<Vec<_>>(), [("email", "a+b@example.com"), ("page", "2")]);
+/// ```
+#[derive(Clone)]
+pub struct Params<'a> {
+    list: InlineList<Entry<'a>>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    name: &'a str,
+    value: Value<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Text(&'a str),
+    /// The decimal digits of a number (a `u64` has at most 20).
+    Digits {
+        bytes: [u8; 20],
+        len: u8,
+    },
+}
+
+impl<'a> Entry<'a> {
+    fn pair(&self) -> (&str, &str) {
+        let value = match &self.value {
+            Value::Text(text) => text,
+            // Only ASCII digits are ever stored.
+            Value::Digits { bytes, len } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+        };
+        (self.name, value)
+    }
+}
+
+impl<'a> Params<'a> {
+    /// No parameters.
+    pub fn new() -> Self {
+        Self {
+            list: InlineList::new(Entry {
+                name: "",
+                value: Value::Text(""),
+            }),
+        }
+    }
+
+    /// Adds a parameter. An empty value is left out of the query and the
+    /// signature alike.
+    #[inline]
+    pub fn push(&mut self, name: &'a str, value: &'a str) {
+        self.list.push(Entry {
+            name,
+            value: Value::Text(value),
+        });
+    }
+
+    /// Adds a number, written in decimal.
+    pub fn push_number(&mut self, name: &'a str, value: u64) {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(value).as_bytes();
+        let mut bytes = [0; 20];
+        bytes[..digits.len()].copy_from_slice(digits);
+        self.list.push(Entry {
+            name,
+            value: Value::Digits {
+                bytes,
+                // At most 20.
+                len: u8::try_from(digits.len()).unwrap_or(20),
+            },
+        });
+    }
+
+    /// The parameters as `(name, value)` pairs, in the order they were added.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.list.as_slice().iter().map(Entry::pair)
+    }
+
+    /// How many parameters there are.
+    pub fn len(&self) -> usize {
+        self.list.as_slice().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for Params<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 /// Which parameters an endpoint signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +147,7 @@ impl SignedParams {
 /// its `data` is. Adding an endpoint means implementing this, nothing else.
 ///
 /// ```
-/// use polyv_core::{Endpoint, Param, UserId};
+/// use polyv_core::{Endpoint, Params, UserId};
 /// use serde::Deserialize;
 ///
 /// /// A hypothetical endpoint returning one video's title.
@@ -50,11 +158,13 @@ impl SignedParams {
 ///
 /// impl Endpoint for VideoTitle {
 ///     type Data = Title;
-///     fn path(&self, user_id: &UserId) -> String {
-///         format!("/v2/video/{user_id}/get-title")
+///     fn write_path(&self, user_id: &UserId, path: &mut String) {
+///         path.push_str("/v2/video/");
+///         path.push_str(user_id.as_str());
+///         path.push_str("/get-title");
 ///     }
-///     fn params(&self) -> Vec<Param> {
-///         vec![("vid".into(), self.vid.clone().into())]
+///     fn params<'a>(&'a self, params: &mut Params<'a>) {
+///         params.push("vid", &self.vid);
 ///     }
 /// }
 /// ```
@@ -67,16 +177,26 @@ pub trait Endpoint {
         http::Method::GET
     }
 
-    /// The path, starting with `/`, for this account.
-    fn path(&self, user_id: &UserId) -> String;
+    /// Appends the path, starting with `/`, for this account (to the URL
+    /// being built: the path costs no allocation of its own).
+    fn write_path(&self, user_id: &UserId, path: &mut String);
 
-    /// The query parameters, raw. Empty values are dropped from the query and
-    /// the signature alike; `ptime` and `sign` are added when signing.
-    fn params(&self) -> Vec<Param>;
+    /// Lists the query parameters, raw, borrowed from the endpoint. Empty
+    /// values are dropped from the query and the signature alike; `ptime`
+    /// and `sign` are added when signing. Listing them in signing order
+    /// (byte order of the names) spares the signer a sort.
+    fn params<'a>(&'a self, params: &mut Params<'a>);
 
     /// Which parameters are signed; all of them unless the endpoint says otherwise.
     fn signed_params(&self) -> SignedParams {
         SignedParams::All
+    }
+
+    /// The path for this account as a `String` (for logs and messages).
+    fn path(&self, user_id: &UserId) -> String {
+        let mut path = String::new();
+        self.write_path(user_id, &mut path);
+        path
     }
 }
 
@@ -100,7 +220,7 @@ pub trait Endpoint {
 pub struct RawCall {
     method: http::Method,
     path: String,
-    params: Vec<Param>,
+    params: Vec<(String, String)>,
     signed: SignedParams,
 }
 
@@ -132,8 +252,7 @@ impl RawCall {
 
     /// Adds a parameter.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.params
-            .push((Cow::Owned(name.into()), Cow::Owned(value.into())));
+        self.params.push((name.into(), value.into()));
         self
     }
 
@@ -151,12 +270,19 @@ impl Endpoint for RawCall {
         self.method.clone()
     }
 
-    fn path(&self, user_id: &UserId) -> String {
-        self.path.replace("{userid}", user_id.as_str())
+    fn write_path(&self, user_id: &UserId, path: &mut String) {
+        let mut pieces = self.path.split("{userid}");
+        path.push_str(pieces.next().unwrap_or_default());
+        for piece in pieces {
+            path.push_str(user_id.as_str());
+            path.push_str(piece);
+        }
     }
 
-    fn params(&self) -> Vec<Param> {
-        self.params.clone()
+    fn params<'a>(&'a self, params: &mut Params<'a>) {
+        for (name, value) in &self.params {
+            params.push(name, value);
+        }
     }
 
     fn signed_params(&self) -> SignedParams {
@@ -215,5 +341,42 @@ mod tests {
         assert!(RawCall::get("/a?b").is_err());
         assert!(RawCall::get("/a b").is_err());
         assert!(RawCall::get("/v2/{userid}/x").is_ok());
+    }
+
+    #[test]
+    fn raw_call_paths_take_the_user_id_wherever_it_is_asked() {
+        let user = UserId::new("u1").unwrap();
+        for (path, expected) in [
+            ("/v2/x", "/v2/x"),
+            ("/v2/{userid}/x", "/v2/u1/x"),
+            ("/{userid}", "/u1"),
+            ("/{userid}/{userid}", "/u1/u1"),
+        ] {
+            assert_eq!(RawCall::get(path).unwrap().path(&user), expected);
+        }
+    }
+
+    #[test]
+    fn params_keep_order_and_numbers_of_every_size() {
+        let mut params = Params::new();
+        assert!(params.is_empty());
+        params.push("b", "x y");
+        params.push_number("a", 0);
+        params.push_number("max", u64::MAX);
+        params.push("empty", "");
+        assert_eq!(
+            params.iter().collect::<Vec<_>>(),
+            [
+                ("b", "x y"),
+                ("a", "0"),
+                ("max", "18446744073709551615"),
+                ("empty", "")
+            ]
+        );
+        assert_eq!(params.len(), 4);
+        assert_eq!(
+            format!("{params:?}"),
+            r#"[("b", "x y"), ("a", "0"), ("max", "18446744073709551615"), ("empty", "")]"#
+        );
     }
 }

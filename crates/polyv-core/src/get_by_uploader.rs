@@ -1,9 +1,8 @@
 //! `GET /v2/video/{userid}/get-by-uploader`: the videos sub-accounts uploaded.
 
-use std::borrow::Cow;
 use std::num::NonZeroU32;
 
-use crate::{Endpoint, Error, Page, Param, UserId, Video};
+use crate::{Endpoint, Error, Page, Params, UserId, Video};
 
 /// The largest `pageSize` Polyv accepts.
 pub const MAX_PAGE_SIZE: u16 = 1000;
@@ -181,43 +180,43 @@ impl GetByUploaderBuilder {
     }
 }
 
-fn flag(yes: bool) -> Cow<'static, str> {
-    Cow::Borrowed(if yes { "1" } else { "0" })
+fn flag(yes: bool) -> &'static str {
+    if yes { "1" } else { "0" }
 }
 
 impl Endpoint for GetByUploader {
     type Data = Page<Video>;
 
-    fn path(&self, user_id: &UserId) -> String {
-        let user_id = user_id.as_str();
-        let mut path = String::with_capacity(user_id.len() + 26);
+    fn write_path(&self, user_id: &UserId, path: &mut String) {
         path.push_str("/v2/video/");
-        path.push_str(user_id);
+        path.push_str(user_id.as_str());
         path.push_str("/get-by-uploader");
-        path
     }
 
-    fn params(&self) -> Vec<Param> {
-        let mut params: Vec<Param> = Vec::with_capacity(7);
-        let mut push = |name: &'static str, value: Option<Cow<'static, str>>| {
-            if let Some(value) = value {
-                params.push((Cow::Borrowed(name), value));
-            }
-        };
-        let number = |n: u64| Cow::Owned(itoa::Buffer::new().format(n).to_owned());
+    fn params<'a>(&'a self, params: &mut Params<'a>) {
         // In byte order of the names, the order they are signed in, so that
         // the signer finds them sorted and has only `ptime` to place.
-        push("cataid", self.category.map(number));
-        push("containSubCata", self.include_subcategories.map(flag));
-        push("email", self.email.clone().map(Cow::Owned));
-        push(
-            "orderType",
-            self.order.map(|o| Cow::Borrowed(o.order_type_str())),
-        );
-        push("page", self.page.map(|p| number(p.get().into())));
-        push("pageSize", self.page_size.map(|s| number(s.into())));
-        push("published", self.published_only.map(flag));
-        params
+        if let Some(cataid) = self.category {
+            params.push_number("cataid", cataid);
+        }
+        if let Some(yes) = self.include_subcategories {
+            params.push("containSubCata", flag(yes));
+        }
+        if let Some(email) = &self.email {
+            params.push("email", email);
+        }
+        if let Some(order) = self.order {
+            params.push("orderType", order.order_type_str());
+        }
+        if let Some(page) = self.page {
+            params.push_number("page", page.get().into());
+        }
+        if let Some(size) = self.page_size {
+            params.push_number("pageSize", size.into());
+        }
+        if let Some(yes) = self.published_only {
+            params.push("published", flag(yes));
+        }
     }
 }
 
@@ -253,7 +252,10 @@ mod tests {
 
     #[test]
     fn unset_options_are_absent() {
-        assert!(GetByUploader::new().params().is_empty());
+        let query = GetByUploader::new();
+        let mut params = Params::new();
+        query.params(&mut params);
+        assert!(params.is_empty());
         let q = GetByUploader::builder().email("").build().unwrap();
         let config = Config::new(Credentials::new("u1", "k").unwrap());
         let uri = config
@@ -276,11 +278,9 @@ mod tests {
             .page_size(1000)
             .build()
             .unwrap();
-        let params = q.params();
-        let pairs: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(n, v)| (n.as_ref(), v.as_ref()))
-            .collect();
+        let mut params = Params::new();
+        q.params(&mut params);
+        let pairs: Vec<(&str, &str)> = params.iter().collect();
         assert_eq!(
             pairs,
             [
@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(
             req.uri().query().unwrap(),
             format!(
-                "cataid=1539918907896&containSubCata=1&email=a%2Bb%40x.com&orderType=3&page=3&pageSize=1000&published=0&ptime=1700000000000&sign={expected_sign}"
+                "cataid=1539918907896&containSubCata=1&email=a%2Bb%40x.com&orderType=3&page=3&pageSize=1000&ptime=1700000000000&published=0&sign={expected_sign}"
             )
         );
     }

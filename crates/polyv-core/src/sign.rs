@@ -10,6 +10,7 @@ use std::fmt;
 use sha1::{Digest, Sha1};
 
 use crate::SecretKey;
+use crate::inline::InlineList;
 
 /// The parameter that carries the signature; never part of what is signed.
 pub const SIGN_PARAM: &str = "sign";
@@ -46,51 +47,12 @@ impl fmt::Debug for Sign {
     }
 }
 
-/// How many pairs [`PairBuf`] holds without allocating: every endpoint this
-/// SDK types sends fewer, so signing them costs no heap allocation.
-const INLINE_PAIRS: usize = 16;
+/// The pairs to sign, borrowed; on the stack for any endpoint this SDK knows.
+pub(crate) type PairBuf<'a> = InlineList<(&'a str, &'a str)>;
 
-/// The pairs to sign, on the stack up to [`INLINE_PAIRS`] and on the heap
-/// beyond: collecting them into a `Vec` was a tenth of a signing's time.
-pub(crate) struct PairBuf<'a> {
-    inline: [(&'a str, &'a str); INLINE_PAIRS],
-    len: usize,
-    /// Holds every pair once there are more than `INLINE_PAIRS`, else empty.
-    spilled: Vec<(&'a str, &'a str)>,
-}
-
-impl<'a> PairBuf<'a> {
-    pub(crate) fn new() -> Self {
-        Self {
-            inline: [("", ""); INLINE_PAIRS],
-            len: 0,
-            spilled: Vec::new(),
-        }
-    }
-
-    // Inlined so that a pair goes from registers to the array: called, the
-    // pair was passed through memory and reloading it stalled on every push.
-    #[inline]
-    pub(crate) fn push(&mut self, pair: (&'a str, &'a str)) {
-        if self.len < INLINE_PAIRS {
-            self.inline[self.len] = pair;
-            self.len += 1;
-        } else {
-            if self.spilled.is_empty() {
-                self.spilled.reserve(2 * INLINE_PAIRS);
-                self.spilled.extend_from_slice(&self.inline);
-            }
-            self.spilled.push(pair);
-        }
-    }
-
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [(&'a str, &'a str)] {
-        if self.spilled.is_empty() {
-            &mut self.inline[..self.len]
-        } else {
-            &mut self.spilled
-        }
-    }
+/// An empty [`PairBuf`].
+pub(crate) fn pair_buf<'a>() -> PairBuf<'a> {
+    InlineList::new(("", ""))
 }
 
 /// Puts the pairs in signing order: byte order of the names, values breaking
@@ -107,7 +69,7 @@ fn signed_pairs<'a, I>(params: I) -> PairBuf<'a>
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let mut pairs = PairBuf::new();
+    let mut pairs = pair_buf();
     for (name, value) in params {
         if !value.is_empty() && name != SIGN_PARAM {
             pairs.push((name, value));
@@ -194,6 +156,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inline::INLINE_ITEMS;
 
     #[test]
     fn published_vector() {
@@ -241,13 +204,13 @@ mod tests {
 
     #[test]
     fn more_pairs_than_fit_inline() {
-        let names: Vec<String> = (0..3 * INLINE_PAIRS).map(|i| format!("p{i:03}")).collect();
+        let names: Vec<String> = (0..3 * INLINE_ITEMS).map(|i| format!("p{i:03}")).collect();
         let secret = SecretKey::new("k");
         for len in [
-            INLINE_PAIRS - 1,
-            INLINE_PAIRS,
-            INLINE_PAIRS + 1,
-            3 * INLINE_PAIRS,
+            INLINE_ITEMS - 1,
+            INLINE_ITEMS,
+            INLINE_ITEMS + 1,
+            3 * INLINE_ITEMS,
         ] {
             // Reversed, so that the spilled pairs must be sorted too.
             let params: Vec<(&str, &str)> = names[..len]
