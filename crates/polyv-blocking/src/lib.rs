@@ -246,9 +246,13 @@ impl Client {
     ) -> Result<E::Data, Error> {
         let inner = &*self.inner;
         let config = &inner.config;
-        let method = endpoint.method();
-        let path = endpoint.path(config.credentials().user_id());
-        let span = tracing::debug_span!("polyv.call", method = %method, path = %path, page);
+        // The fields are computed only when the span is enabled.
+        let span = tracing::debug_span!(
+            "polyv.call",
+            method = %endpoint.method(),
+            path = %endpoint.path(config.credentials().user_id()),
+            page,
+        );
         let _entered = span.enter();
 
         let mut call = Call::new(config, endpoint, inner.state.clock_offset_ms());
