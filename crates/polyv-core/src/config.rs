@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::endpoint::PTIME_PARAM;
 use crate::policy::{Pacer, RateLimit, RetryPolicy};
-use crate::sign::{SIGN_PARAM, pair_buf, sign_pairs};
+use crate::sign::{SIGN_PARAM, byte_order, pair_buf, sign_pairs};
 use crate::{Credentials, Endpoint, Error, Params};
 
 /// Polyv's production API.
@@ -275,7 +275,7 @@ impl Config {
                 // `ptime` goes before the first name after it: parameters
                 // listed in signing order then stay in order, and signing
                 // skips the sort. In any other order the signer sorts anyway.
-                if !ptime_placed && name > PTIME_PARAM {
+                if !ptime_placed && byte_order(name, PTIME_PARAM).is_gt() {
                     pairs.push((PTIME_PARAM, ptime));
                     ptime_placed = true;
                 }

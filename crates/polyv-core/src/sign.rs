@@ -59,9 +59,25 @@ pub(crate) fn pair_buf<'a>() -> PairBuf<'a> {
 /// ties so that a repeated name still signs deterministically. Endpoints that
 /// already list their parameters in that order pay only for the check.
 fn into_signing_order(pairs: &mut [(&str, &str)]) {
-    if !pairs.is_sorted() {
-        pairs.sort_unstable();
+    let in_order = |a: &(&str, &str), b: &(&str, &str)| {
+        byte_order(a.0, b.0).then_with(|| byte_order(a.1, b.1))
+    };
+    if !pairs.is_sorted_by(|a, b| in_order(a, b).is_le()) {
+        pairs.sort_unstable_by(in_order);
     }
+}
+
+/// The byte order of two strings (`str`'s own order), compared inline:
+/// parameter names are short and differ early, where a `memcmp` call would
+/// cost more than the comparison.
+#[inline]
+pub(crate) fn byte_order(a: &str, b: &str) -> std::cmp::Ordering {
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Keeps the parameters that take part in the signature.
@@ -157,6 +173,18 @@ where
 mod tests {
     use super::*;
     use crate::inline::INLINE_ITEMS;
+
+    #[test]
+    fn byte_order_is_strs_order() {
+        let words = [
+            "", "a", "ab", "b", "page", "pageSize", "ptime", "Z", "é", "e\u{0}",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(byte_order(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn published_vector() {
