@@ -1029,6 +1029,25 @@ impl Report<'_> {
             );
         }
         let _ = writeln!(w);
+        // How much of a `+ parse` walk is the parse itself, timed call by call.
+        for (parsing, floor) in [
+            (Walker::UreqParse, Walker::UreqFloor),
+            (Walker::ReqwestParse, Walker::ReqwestFloor),
+        ] {
+            let Some(s) = find(series, parsing) else {
+                continue;
+            };
+            let parse = s.cpu(|w| w.parse);
+            let pages = s.walks.first().map_or(0, |w| w.pages).max(1);
+            let _ = writeln!(
+                w,
+                "- `{}`: parsing alone took {parse:.3} s ({:.1} µs per page), {:.0}% of the floor's wall.",
+                parsing.label(),
+                parse * 1e6 / pages as f64,
+                parse / m(floor) * 100.0
+            );
+        }
+        let _ = writeln!(w);
     }
 }
 
@@ -1036,34 +1055,39 @@ impl Report<'_> {
 const ANALYSIS: &str = r"
 ## Analysis: what limits the figures that miss their goal
 
-- **Signing.** The signature itself (`sign`: pairs collected on the stack, the sort skipped when the
-  endpoint lists its parameters in signing order, SHA-1 fed piece by piece, uppercase hex written
-  straight from the digest) is about 2.5× the bare SHA-1. `signed_url` adds what the goal's reference
-  path does not do: `Endpoint::params` returns owned `(Cow, Cow)` pairs (numbers and the e-mail
-  allocate: ~110 ns measured alone), `Endpoint::path` returns a `String` (~20 ns), and the URL is
-  form-urlencoded (~70 ns). `prepare` then parses that URL into an `http::Uri`, which validates every
-  byte, and builds a header map: fixed costs of the `http::Request` boundary. Tried and measured
-  slower or not worth it: one contiguous buffer for SHA-1 (twice), hashing the URL's own bytes in long
-  runs, a whole-value fast path in the encoder, a table of small numbers, and an `Endpoint` API that
-  writes parameters into a caller-owned list (~6% faster, not worth a breaking trait change). Python's
-  sign + urlencode measures ~14 µs here (not the ~24 µs reference), so ≥ 40× would need ~0.35 µs.
-  Per page of a walk, signing is well under 1% of the time.
-- **Noise.** This machine is shared: between three full runs of this session the ureq floor's median
-  moved from 0.48 to 0.58 to 0.68 s, and with it the verdicts of the two `÷ its floor` rows
-  (polyv-blocking 1.37×, 1.43×, 1.12×; polyv-async sequential 1.16×, 1.09×, 1.29×). Read those two rows
-  as about 1.1-1.4×, not as met or missed. What held in every run is the comparison with the context
-  rows below: each client lands close to the raw loop of its own library that parses (0.83× to 1.13×
-  of it across the three runs).
+- **Signing.** The signature itself (`sign`: pairs collected on the stack, names compared inline, the
+  sort skipped when the endpoint lists its parameters in signing order, SHA-1 fed piece by piece,
+  uppercase hex written straight from the digest) is about 2.2× the bare SHA-1. `signed_url` adds the
+  query: the endpoint lists its parameters into a stack-held `Params` (text borrowed from the query,
+  numbers formatted inline: nothing is allocated but the URL), `ptime` is placed in signing order, and
+  every pair is form-urlencoded into the URL. Under perf, what stands above the SHA-1 is the encoder's
+  byte-by-byte scan (~16%), the ~30 small `update` calls that copy into SHA-1's block buffer (~10%), and
+  formatting three numbers (~8%). Tried and measured slower or no better: one contiguous buffer for
+  SHA-1 (a byte loop: 1.4× slower than the pieces), hashing the URL's own bytes in long runs (~4% in a
+  prototype, for more bookkeeping), writing the query byte by byte, a whole-value fast path in the
+  encoder, and sorting the parameters in place instead of a list of pairs (every comparison turned
+  numbers back into text: 1.5× slower). What got it from ~535 to ~430 ns: no allocation for the
+  parameters or the path (`Endpoint::params` and `Endpoint::write_path` write into what the signer
+  hands them), no `memcmp` call per name comparison, and smaller stack lists. `prepare` then parses the
+  URL into an `http::Uri`, which validates every byte again, and builds the header map: fixed costs of
+  the `http::Request` boundary. Python's sign + urlencode measures ~15 µs here (not the ~24 µs
+  reference), so ≥ 40× would need ~0.38 µs. Per page of a walk, signing is well under 1% of the time.
+- **Noise.** This machine is shared: between full runs the ureq floor's median has moved from 0.48 to
+  0.68 s, and with it the verdicts of the two `÷ its floor` rows (polyv-blocking 1.12× to 1.43×;
+  polyv-async sequential 1.09× to 1.29×). Read those two rows as about 1.1-1.4×, not as met or missed.
+  What held in every run is the comparison with the context rows below: each client lands close to the
+  raw loop of its own library that parses.
 - **Walks vs the raw floors: the parse the floor skips.** The context rows `raw ... loop + parse each
-  page` are the floors plus `parse_response::<Page<Video>>` on every body and nothing else. Each client
-  lands on its parsing loop, not above it: what separates a client from its floor is parsing the page,
-  which costs far more inside a walk (cold caches, the body received on another core, the mock
-  competing for the 2 cores) than the ~12 µs criterion measures warm. Since a raw loop that only adds
-  the parse already misses ≤ 1.15×, no sequential client that returns typed pages can meet it on
-  loopback; with 20 ms of latency client and floor are within 1%, and fetch-ahead (both clients now
-  have it: futures in async, worker threads in blocking) beats the floor.
+  page` are the floors plus `parse_response::<Page<Video>>` on every body and nothing else, and the
+  lines under the table time that parse call by call: about 20 µs per page inside a walk (cold caches,
+  the body received on another core, the mock competing for the 2 cores; criterion measures ~10 µs for
+  such a page warm), which alone is 10-15% of the floor's wall. Each client lands on its parsing loop,
+  not above it. Since a raw loop that only adds the parse already misses ≤ 1.15×, no sequential client
+  that returns typed pages can meet it on loopback; with 20 ms of latency client and floor are within
+  1%, and fetch-ahead (both clients: futures in async, worker threads in blocking) beats the floor.
   Moving each async page fetch and parse onto a runtime worker (`tokio::spawn`) was measured and did
-  not help.
+  not help; under perf, a third of every loopback walk's CPU is the kernel switching between the
+  client's and the mock's threads, for floors and clients alike.
 - **polyv-blocking and ureq's timeouts.** With any timeout configured, ureq 3 resolves the host on a
   new thread for every request, even for an IP literal on a pooled connection; polyv-blocking plugs in
   a resolver that answers IP literals in place (the row `raw ureq loop + timeout_global(30 s)` shows

@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::process::{Child, Command, Stdio};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt as _;
 use polyv_core::{
@@ -160,6 +160,9 @@ pub(crate) struct Walk {
     pub(crate) client_cpu: f64,
     /// The mock's CPU seconds during the walk.
     pub(crate) mock_cpu: f64,
+    /// Seconds spent inside `parse_response` (the `+ parse` context walks
+    /// time each call; 0 for the others).
+    pub(crate) parse: f64,
 }
 
 struct Timer<'a> {
@@ -188,6 +191,7 @@ impl<'a> Timer<'a> {
             digest,
             client_cpu: proc_cpu("/proc/self/stat") - self.client_cpu,
             mock_cpu: self.mock.cpu() - self.mock_cpu,
+            parse: 0.0,
         }
     }
 }
@@ -396,6 +400,7 @@ impl Harness {
             digest: 0,
             client_cpu: num("cpu")?,
             mock_cpu,
+            parse: 0.0,
         })
     }
 }
@@ -477,6 +482,8 @@ fn check_page(body: &[u8]) -> Res<()> {
 
 /// What a raw loop saw: bytes (a floor) or parsed videos (a parsing loop).
 struct Seen {
+    /// Time spent parsing, summed over the pages.
+    parse: Duration,
     bytes: u64,
     videos: u64,
     digest: u64,
@@ -486,6 +493,7 @@ struct Seen {
 impl Seen {
     fn new() -> Self {
         Self {
+            parse: Duration::ZERO,
             bytes: 0,
             videos: 0,
             digest: FNV_START,
@@ -495,7 +503,9 @@ impl Seen {
 
     fn body(&mut self, body: &[u8], parse: bool) -> Res<()> {
         if parse {
+            let started = Instant::now();
             let page = parse_response::<Page<Video>>(200, None, body).map_err(err)?;
+            self.parse += started.elapsed();
             for video in &page.items {
                 self.videos += 1;
                 self.digest = fnv(self.digest, video.vid().as_bytes());
@@ -510,7 +520,9 @@ impl Seen {
     /// After the timed loop: a floor's bodies were real pages (signatures accepted).
     fn finish(self, timer: Timer<'_>, pages: usize) -> Res<Walk> {
         if self.videos > 0 {
-            return Ok(timer.finish(self.videos, pages as u64, self.digest));
+            let mut walk = timer.finish(self.videos, pages as u64, self.digest);
+            walk.parse = self.parse.as_secs_f64();
+            return Ok(walk);
         }
         let walk = timer.finish(0, pages as u64, self.bytes);
         check_page(&self.last)?;
