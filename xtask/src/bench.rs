@@ -1070,8 +1070,8 @@ const ANALYSIS: &str = r"
   parameters or the path (`Endpoint::params` and `Endpoint::write_path` write into what the signer
   hands them), no `memcmp` call per name comparison, and smaller stack lists. `prepare` then parses the
   URL into an `http::Uri`, which validates every byte again, and builds the header map: fixed costs of
-  the `http::Request` boundary. Python's sign + urlencode measures ~15 µs here (not the ~24 µs
-  reference), so ≥ 40× would need ~0.38 µs. Per page of a walk, signing is well under 1% of the time.
+  the `http::Request` boundary. Python's sign + urlencode measures 14-16 µs here (not the ~24 µs
+  reference), so ≥ 40× would need ~0.35-0.4 µs. Per page of a walk, signing is well under 1% of the time.
 - **Noise.** This machine is shared: between full runs the ureq floor's median has moved from 0.48 to
   0.68 s, and with it the verdicts of the two `÷ its floor` rows (polyv-blocking 1.12× to 1.43×;
   polyv-async sequential 1.09× to 1.29×). Read those two rows as about 1.1-1.4×, not as met or missed.
@@ -1079,12 +1079,15 @@ const ANALYSIS: &str = r"
   raw loop of its own library that parses.
 - **Walks vs the raw floors: the parse the floor skips.** The context rows `raw ... loop + parse each
   page` are the floors plus `parse_response::<Page<Video>>` on every body and nothing else, and the
-  lines under the table time that parse call by call: about 20 µs per page inside a walk (cold caches,
-  the body received on another core, the mock competing for the 2 cores; criterion measures ~10 µs for
-  such a page warm), which alone is 10-15% of the floor's wall. Each client lands on its parsing loop,
-  not above it. Since a raw loop that only adds the parse already misses ≤ 1.15×, no sequential client
-  that returns typed pages can meet it on loopback; with 20 ms of latency client and floor are within
-  1%, and fetch-ahead (both clients: futures in async, worker threads in blocking) beats the floor.
+  lines under the table time that parse call by call: 18-21 µs per page inside a walk (cold caches,
+  the body received on another core, the mock competing for the 2 cores; criterion measures ~12 µs for
+  a 20-item page warm), which alone is 10-18% of the floor's wall. polyv-blocking lands on its
+  parsing loop; polyv-async sequential at 1.0-1.1× its own (in one run its CPU was 0.06 s above the
+  loop's over 5,000 pages; in perf profiles of earlier runs the two were within noise). A raw loop
+  that adds nothing but the parse lands at 1.1-1.4× its floor across runs, so no sequential client
+  that returns typed pages can reliably meet ≤ 1.15× on loopback; with 20 ms of latency client and
+  floor are within 1%, and fetch-ahead (both clients: futures in async, worker threads in blocking)
+  beats the floor.
   Moving each async page fetch and parse onto a runtime worker (`tokio::spawn`) was measured and did
   not help; under perf, a third of every loopback walk's CPU is the kernel switching between the
   client's and the mock's threads, for floors and clients alike.
