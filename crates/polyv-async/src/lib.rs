@@ -82,6 +82,9 @@ struct Inner {
     config: Config,
     state: ClientState,
     http: reqwest::Client,
+    /// Sends without reusing a pooled connection: for the resend after a
+    /// stale kept-alive connection failed ([`Next::ResendOnFreshConnection`]).
+    fresh: reqwest::Client,
     /// The pacer's monotonic clock starts here.
     start: tokio::time::Instant,
 }
@@ -108,15 +111,24 @@ impl Client {
     /// # Ok::<(), polyv_async::Error>(())
     /// ```
     pub fn new(config: Config) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout())
-            .timeout(config.timeout())
-            .user_agent(config.user_agent())
-            .build()
-            .map_err(|err| transport_error(TransportErrorKind::Other, &err))?;
-        Ok(Self::with_reqwest(config, http))
+        let build = |pooled: bool| -> Result<reqwest::Client, Error> {
+            let builder = reqwest::Client::builder()
+                .tls_backend_preconfigured(tls_config()?)
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(config.connect_timeout())
+                .timeout(config.timeout())
+                .user_agent(config.user_agent());
+            let builder = if pooled {
+                builder
+            } else {
+                builder.pool_max_idle_per_host(0)
+            };
+            builder
+                .build()
+                .map_err(|err| transport_error(TransportErrorKind::Other, &err))
+        };
+        let (http, fresh) = (build(true)?, build(false)?);
+        Ok(Self::from_parts(config, http, fresh))
     }
 
     /// A client for the production API with the credentials in
@@ -154,11 +166,16 @@ impl Client {
     /// # Ok::<(), polyv_async::Error>(())
     /// ```
     pub fn with_reqwest(config: Config, client: reqwest::Client) -> Self {
+        Self::from_parts(config, client.clone(), client)
+    }
+
+    fn from_parts(config: Config, http: reqwest::Client, fresh: reqwest::Client) -> Self {
         Self {
             inner: Arc::new(Inner {
                 state: ClientState::new(&config),
                 config,
-                http: client,
+                http,
+                fresh,
                 start: tokio::time::Instant::now(),
             }),
         }
@@ -184,6 +201,7 @@ impl Client {
     pub async fn call<E: Endpoint + ?Sized>(&self, endpoint: &E) -> Result<E::Data, Error> {
         let inner = &*self.inner;
         let mut call = Call::new(&inner.config, endpoint, inner.state.clock_offset_ms());
+        let mut fresh_connection = false;
         loop {
             let wait = inner.state.pace(inner.start.elapsed());
             if !wait.is_zero() {
@@ -198,7 +216,10 @@ impl Client {
                 attempt = call.attempts(),
             );
             let started = tokio::time::Instant::now();
-            let outcome = self.send(request).instrument(span.clone()).await;
+            let outcome = self
+                .send(request, fresh_connection)
+                .instrument(span.clone())
+                .await;
             let latency_ms = millis(started.elapsed());
             let jitter = fastrand::f64();
             let next = match outcome {
@@ -219,10 +240,14 @@ impl Client {
                 }
                 Err(error) => {
                     span.in_scope(|| tracing::debug!(%error, latency_ms, "transport error"));
-                    call.on_transport_error(error, jitter)
+                    call.on_transport_error(error, !fresh_connection, jitter)
                 }
             };
+            fresh_connection = matches!(next, Next::ResendOnFreshConnection);
             match next {
+                Next::ResendOnFreshConnection => {
+                    span.in_scope(|| tracing::debug!("stale connection: resending on a fresh one"));
+                }
                 Next::Retry(delay) => {
                     span.in_scope(|| tracing::debug!(delay_ms = millis(delay), "retrying"));
                     if !delay.is_zero() {
@@ -324,20 +349,38 @@ impl Client {
     }
 
     /// Sends one signed request and reads the body up to the size limit.
-    async fn send(&self, request: polyv_core::http::Request<()>) -> Result<Received, Error> {
+    async fn send(
+        &self,
+        request: polyv_core::http::Request<()>,
+        fresh_connection: bool,
+    ) -> Result<Received, Error> {
         let inner = &*self.inner;
+        let http = if fresh_connection {
+            &inner.fresh
+        } else {
+            &inner.http
+        };
         let (parts, ()) = request.into_parts();
         // The URL carries the signature: it is parsed here and never printed.
         let url = reqwest::Url::parse(&parts.uri.to_string())
             .map_err(|err| Error::InvalidInput(format!("the request URL does not parse: {err}")))?;
-        let mut response = inner
-            .http
+        let mut response = http
             .request(parts.method, url)
             .headers(parts.headers)
             .timeout(inner.config.timeout())
             .send()
             .await
-            .map_err(map_reqwest_error)?;
+            .map_err(|err| match map_reqwest_error(err) {
+                // No response head arrived: the connection closed under us.
+                Error::Transport {
+                    kind: TransportErrorKind::Io,
+                    message,
+                } if closed_before_response(&message) => Error::Transport {
+                    kind: TransportErrorKind::Closed,
+                    message,
+                },
+                other => other,
+            })?;
         let header = |name| {
             response
                 .headers()
@@ -420,6 +463,20 @@ fn map_reqwest_error(err: reqwest::Error) -> Error {
         },
         None => transport_error(kind, &err),
     }
+}
+
+/// Whether a failed send (no response head) means the connection was closed
+/// under the request: hyper's "connection closed before message completed",
+/// or a reset or broken pipe while writing or waiting for the head.
+fn closed_before_response(message: &str) -> bool {
+    const CLOSED: [&str; 4] = [
+        "connection closed before message completed",
+        "connection reset",
+        "broken pipe",
+        "connection aborted",
+    ];
+    let message = message.to_ascii_lowercase();
+    CLOSED.iter().any(|needle| message.contains(needle))
 }
 
 /// An [`Error::Transport`] whose message is the error and its sources, with

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use futures_core::{FusedStream, Stream};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesOrdered;
-use polyv_core::{Paged, Paginator, Progress};
+use polyv_core::{Paged, Paginator, Progress, Records};
 use tracing::Instrument as _;
 
 use crate::{Client, Error, GetByUploader, Page, Video};
@@ -139,8 +139,8 @@ where
                 this.walk.fail();
                 Some(Err(error))
             }
-            Some(Ok(page)) => {
-                if this.walk.accept(&page) {
+            Some(Ok(mut page)) => {
+                if this.walk.accept(&mut page) {
                     if this.walk.next_page().is_none() {
                         this.end();
                     }
@@ -184,8 +184,11 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
 /// [`Stream`] of `Result<Video, Error>`. Made by [`Client::videos`].
 ///
 /// A flattened [`Pages`]: lazy, pages judged strictly in order, optional
-/// bounded [`fetch_ahead`](Self::fetch_ahead), and after an error is yielded
-/// the stream ends (a failed page is never skipped silently).
+/// bounded [`fetch_ahead`](Self::fetch_ahead). A record that could not be
+/// read is an [`Error::UnreadableRecord`] in its place, and the walk goes
+/// on; after a page-level error is yielded the stream ends (a failed page is
+/// never skipped silently). The same video is never yielded twice, even when
+/// the listing changes during the walk ([`Progress`] reports the change).
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
@@ -203,14 +206,14 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
 #[must_use = "a stream does nothing unless polled"]
 pub struct Videos {
     pages: Pages<GetByUploader>,
-    current: std::vec::IntoIter<Video>,
+    current: Records<Video>,
 }
 
 impl Videos {
     pub(crate) fn new(pages: Pages<GetByUploader>) -> Self {
         Self {
             pages,
-            current: Vec::new().into_iter(),
+            current: Records::default(),
         }
     }
 
@@ -229,7 +232,8 @@ impl Videos {
         self
     }
 
-    /// Drains the stream into a `Vec`, stopping at the first error.
+    /// Drains the stream into a `Vec`, stopping at the first error (an
+    /// unreadable record included; iterate the stream to skip past those).
     ///
     /// ```no_run
     /// # use polyv_async::{Client, GetByUploader};
@@ -258,11 +262,12 @@ impl Stream for Videos {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(video) = this.current.next() {
-                return Poll::Ready(Some(Ok(video)));
+            if let Some(record) = this.current.next() {
+                let record = record.map_err(|e| Error::UnreadableRecord(Box::new(e)));
+                return Poll::Ready(Some(record));
             }
             match ready!(this.pages.poll_next_unpin(cx)) {
-                Some(Ok(page)) => this.current = page.items.into_iter(),
+                Some(Ok(page)) => this.current = page.records(),
                 Some(Err(error)) => return Poll::Ready(Some(Err(error))),
                 None => return Poll::Ready(None),
             }

@@ -74,6 +74,9 @@ pub struct Client {
 struct Inner {
     config: Config,
     agent: ureq::Agent,
+    /// Sends without reusing a pooled connection: for the resend after a
+    /// stale kept-alive connection failed ([`Next::ResendOnFreshConnection`]).
+    fresh: ureq::Agent,
     state: ClientState,
     /// The zero of the monotonic clock the pacer runs on.
     start: Instant,
@@ -106,8 +109,9 @@ impl Client {
     /// ```
     pub fn new(config: Config) -> Result<Self, Error> {
         check_user_agent(&config)?;
-        let agent = transport::agent(&config);
-        Ok(Self::with_ureq(config, agent))
+        let agent = transport::agent(&config, true);
+        let fresh = transport::agent(&config, false);
+        Ok(Self::from_parts(config, agent, fresh))
     }
 
     /// A client with the credentials from `POLYV_USER_ID` and
@@ -123,7 +127,10 @@ impl Client {
     /// redirects off, HTTP error statuses returned as responses (their bodies
     /// carry Polyv's error) and the config's per-attempt timeout. The agent's
     /// connect timeout and user agent apply as the agent has them, though the
-    /// request's `User-Agent` header is the config's.
+    /// request's `User-Agent` header is the config's. A request that failed on
+    /// a stale kept-alive connection is resent through the same agent (its
+    /// pool cannot be bypassed from outside), so with a caller's agent the
+    /// resend may meet another stale connection and count as a retry.
     ///
     /// ```
     /// use polyv_blocking::{Client, Config, Credentials};
@@ -134,11 +141,16 @@ impl Client {
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
     pub fn with_ureq(config: Config, agent: ureq::Agent) -> Self {
+        Self::from_parts(config, agent.clone(), agent)
+    }
+
+    fn from_parts(config: Config, agent: ureq::Agent, fresh: ureq::Agent) -> Self {
         let state = ClientState::new(&config);
         Self {
             inner: Arc::new(Inner {
                 config,
                 agent,
+                fresh,
                 state,
                 start: Instant::now(),
             }),
@@ -256,6 +268,7 @@ impl Client {
         let _entered = span.enter();
 
         let mut call = Call::new(config, endpoint, inner.state.clock_offset_ms());
+        let mut fresh_connection = false;
         loop {
             let wait = inner.state.pace(inner.start.elapsed());
             if !wait.is_zero() {
@@ -265,7 +278,12 @@ impl Client {
             let request = call.request(unix_ms(SystemTime::now()))?;
             let attempt = call.attempts();
             let sent = Instant::now();
-            let next = match transport::send(&inner.agent, request, config) {
+            let agent = if fresh_connection {
+                &inner.fresh
+            } else {
+                &inner.agent
+            };
+            let next = match transport::send(agent, request, config) {
                 Ok(received) => {
                     tracing::debug!(
                         attempt,
@@ -292,10 +310,14 @@ impl Client {
                         error = %error,
                         "transport error"
                     );
-                    call.on_transport_error(error, fastrand::f64())
+                    call.on_transport_error(error, !fresh_connection, fastrand::f64())
                 }
             };
+            fresh_connection = matches!(next, Next::ResendOnFreshConnection);
             match next {
+                Next::ResendOnFreshConnection => {
+                    tracing::debug!(attempt, "stale connection: resending on a fresh one");
+                }
                 Next::Retry(delay) => {
                     tracing::debug!(attempt, delay_ms = millis(delay), "retrying");
                     std::thread::sleep(delay);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
 use polyv_core::{
-    Error, GetByUploader, Page, Paged, Paginator, Progress, TransportErrorKind, Video,
+    Error, GetByUploader, Page, Paged, Paginator, Progress, Records, TransportErrorKind, Video,
 };
 
 use crate::Client;
@@ -84,9 +84,10 @@ impl<E: Paged> Pages<E> {
                 self.walk.fail();
                 Some(Err(error))
             }
-            // The paginator has already ended the walk.
-            Ok(page) if !self.walk.accept(&page) => None,
-            Ok(page) => Some(Ok(page)),
+            Ok(mut page) => {
+                // `false`: the paginator has already ended the walk.
+                self.walk.accept(&mut page).then_some(Ok(page))
+            }
         };
         if self.walk.next_page().is_none() {
             // Stops the workers: no new request is sent.
@@ -257,8 +258,12 @@ impl<E: Paged> std::fmt::Debug for Workers<E> {
 /// time (or [`fetch_ahead`](Self::fetch_ahead) pages at a time): at most one
 /// page (or that many) is held in memory.
 ///
-/// Each item is `Ok(video)` or, when a page could not be fetched (after the
-/// client's retries), one `Err` after which the iterator ends. Made by
+/// Each item is `Ok(video)`; a record that could not be read is an
+/// [`Error::UnreadableRecord`] in its place, after which the walk goes on;
+/// when a page could not be fetched (after the client's retries), that error
+/// is yielded and the iterator ends. The same video is never yielded twice,
+/// even when the listing changes during the walk ([`Progress`] reports the
+/// change). Made by
 /// [`Client::videos`]; the progress methods let a caller draw a progress bar.
 ///
 /// ```no_run
@@ -272,14 +277,14 @@ impl<E: Paged> std::fmt::Debug for Workers<E> {
 #[derive(Debug)]
 pub struct Videos {
     pages: Pages<GetByUploader>,
-    current: std::vec::IntoIter<Video>,
+    current: Records<Video>,
 }
 
 impl Videos {
     pub(crate) fn new(pages: Pages<GetByUploader>) -> Self {
         Self {
             pages,
-            current: Vec::new().into_iter(),
+            current: Records::default(),
         }
     }
 
@@ -310,11 +315,11 @@ impl Iterator for Videos {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(video) = self.current.next() {
-                return Some(Ok(video));
+            if let Some(record) = self.current.next() {
+                return Some(record.map_err(|e| Error::UnreadableRecord(Box::new(e))));
             }
             match self.pages.next()? {
-                Ok(page) => self.current = page.items.into_iter(),
+                Ok(page) => self.current = page.records(),
                 Err(error) => return Some(Err(error)),
             }
         }

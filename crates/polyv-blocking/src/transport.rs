@@ -21,9 +21,18 @@ pub(crate) struct Received {
 /// Builds the agent for a [`polyv_core::Config`]: no redirects, 4xx/5xx as
 /// plain responses, the configured timeouts and user agent. TLS is rustls
 /// with ring and the webpki roots (ureq's `rustls` feature), certificate and
-/// host-name checks on.
-pub(crate) fn agent(config: &polyv_core::Config) -> ureq::Agent {
-    let ureq_config = ureq::Agent::config_builder()
+/// host-name checks on. Without `pooled`, no connection is kept for reuse:
+/// every request opens a fresh one.
+pub(crate) fn agent(config: &polyv_core::Config, pooled: bool) -> ureq::Agent {
+    let builder = ureq::Agent::config_builder();
+    let builder = if pooled {
+        builder
+    } else {
+        builder
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+    };
+    let ureq_config = builder
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(Some(config.connect_timeout()))
@@ -150,6 +159,11 @@ pub(crate) fn map_error(error: ureq::Error, phase: Phase) -> Error {
         ureq::Error::Io(io) if phase == Phase::Exchange && is_tls(io) => {
             TransportErrorKind::Connect
         }
+        // Closed before any response: typically a kept-alive connection the
+        // server closed while it sat in the pool.
+        ureq::Error::Io(io) if phase == Phase::Exchange && is_closed(io) => {
+            TransportErrorKind::Closed
+        }
         ureq::Error::Io(io) => io_kind(io),
         // A malformed or cut-off HTTP exchange: the connection misbehaved.
         ureq::Error::Protocol(_) | ureq::Error::BodyStalled => TransportErrorKind::Io,
@@ -159,6 +173,14 @@ pub(crate) fn map_error(error: ureq::Error, phase: Phase) -> Error {
         kind,
         message: redact_signed(&error.to_string()),
     }
+}
+
+fn is_closed(error: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(
+        error.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    )
 }
 
 fn is_tls(error: &io::Error) -> bool {
@@ -222,6 +244,16 @@ mod tests {
                 ..
             }
         ));
+        let closed = map_error(
+            ureq::Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "Peer disconnected",
+            )),
+            Phase::Exchange,
+        );
+        assert!(closed.is_closed_before_response(), "{closed:?}");
+        // The same failure while the body is read is a broken connection.
+        assert!(!io(io::ErrorKind::UnexpectedEof).is_closed_before_response());
         assert!(matches!(
             io(io::ErrorKind::TimedOut),
             Error::Transport {

@@ -69,8 +69,8 @@ fn wire(v: &Video) -> Value {
 
 /// The demo account's videos, oldest first, as `--order ptime-asc` lists them.
 fn demo_videos_oldest_first(server: &MockServer) -> Vec<Value> {
-    let mut videos: Vec<&Video> = server
-        .dataset()
+    let dataset = server.dataset();
+    let mut videos: Vec<&Video> = dataset
         .videos
         .iter()
         .filter(|v| v.user_id == DEMO_USER_ID)

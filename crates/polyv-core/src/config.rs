@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use crate::call::{CallEvent, Observer};
 use crate::endpoint::PTIME_PARAM;
 use crate::policy::{Pacer, RateLimit, RetryPolicy};
 use crate::sign::{SIGN_PARAM, byte_order, pair_buf, sign_pairs};
@@ -43,6 +44,21 @@ pub struct Config {
     /// `user_agent`, validated once; `None` when it is not a valid header value.
     user_agent_header: Option<http::HeaderValue>,
     max_body_bytes: u64,
+    observer: ObserverSlot,
+}
+
+/// The observer, behind a `Debug` that says only whether there is one.
+#[derive(Clone, Default)]
+struct ObserverSlot(Option<Observer>);
+
+impl std::fmt::Debug for ObserverSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(<observer>)"
+        } else {
+            "None"
+        })
+    }
 }
 
 impl Config {
@@ -63,7 +79,37 @@ impl Config {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             user_agent_header: Some(http::HeaderValue::from_static(DEFAULT_USER_AGENT)),
             max_body_bytes: 8 * 1024 * 1024,
+            observer: ObserverSlot::default(),
         }
+    }
+
+    /// Calls `observer` with every [`CallEvent`] of every call (retries and
+    /// why, resends on fresh connections, clock fixes, giving up): what a
+    /// command-line tool needs to tell its user what is going on and why a
+    /// call failed. Clones of the config share it.
+    ///
+    /// ```
+    /// use polyv_core::{CallEvent, Config, Credentials};
+    ///
+    /// let config = Config::new(Credentials::new("u1", "secret")?).with_observer(|event| {
+    ///     if let CallEvent::Retrying { attempt, max_attempts, delay, error, .. } = event {
+    ///         eprintln!("retrying in {delay:?} (attempt {} of {max_attempts}): {error}", attempt + 1);
+    ///     }
+    /// });
+    /// assert!(config.observer().is_some());
+    /// # Ok::<(), polyv_core::Error>(())
+    /// ```
+    pub fn with_observer(
+        mut self,
+        observer: impl Fn(&CallEvent<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = ObserverSlot(Some(std::sync::Arc::new(observer)));
+        self
+    }
+
+    /// The observer set with [`with_observer`](Self::with_observer).
+    pub fn observer(&self) -> Option<&Observer> {
+        self.observer.0.as_ref()
     }
 
     /// Reads the credentials from `POLYV_USER_ID` and `POLYV_SECRET_KEY`.

@@ -192,6 +192,29 @@ pub trait Endpoint {
         SignedParams::All
     }
 
+    /// Whether sending this call twice is harmless, so that it may be retried
+    /// after the request may have reached the server. Reads and listings
+    /// are; a call that creates something is not, and is then retried only
+    /// when the request surely never left ([`Error::never_sent`]). The
+    /// default: GET and HEAD calls are safe, others are not.
+    fn resend_safe(&self) -> bool {
+        let method = self.method();
+        method == http::Method::GET || method == http::Method::HEAD
+    }
+
+    /// Reads a response into this endpoint's `data`. The default is
+    /// [`parse_response`](crate::parse_response); paged endpoints use
+    /// [`parse_page_response`](crate::parse_page_response), so that an
+    /// unreadable record does not fail its page.
+    fn parse(
+        &self,
+        status: u16,
+        retry_after: Option<std::time::Duration>,
+        body: &[u8],
+    ) -> Result<Self::Data, Error> {
+        crate::parse_response(status, retry_after, body)
+    }
+
     /// The path for this account as a `String` (for logs and messages).
     fn path(&self, user_id: &UserId) -> String {
         let mut path = String::new();
@@ -222,6 +245,7 @@ pub struct RawCall {
     path: String,
     params: Vec<(String, String)>,
     signed: SignedParams,
+    resend_safe: Option<bool>,
 }
 
 impl RawCall {
@@ -242,6 +266,7 @@ impl RawCall {
             path,
             params: Vec::new(),
             signed: SignedParams::All,
+            resend_safe: None,
         })
     }
 
@@ -259,6 +284,13 @@ impl RawCall {
     /// Says which parameters are signed (default: all).
     pub fn signed(mut self, signed: SignedParams) -> Self {
         self.signed = signed;
+        self
+    }
+
+    /// Says whether the call may be sent twice (default: GET and HEAD may,
+    /// others may not; see [`Endpoint::resend_safe`]).
+    pub fn resend_safe(mut self, yes: bool) -> Self {
+        self.resend_safe = Some(yes);
         self
     }
 }
@@ -287,6 +319,12 @@ impl Endpoint for RawCall {
 
     fn signed_params(&self) -> SignedParams {
         self.signed
+    }
+
+    fn resend_safe(&self) -> bool {
+        let method = &self.method;
+        self.resend_safe
+            .unwrap_or(method == http::Method::GET || method == http::Method::HEAD)
     }
 }
 

@@ -88,6 +88,12 @@ pub enum Error {
         /// What the decoder expected.
         message: String,
     },
+    /// A record of a listing could not be read, even leniently. The other
+    /// records of its page were delivered: walkers yield this error in the
+    /// record's place and go on with the walk. It names the record and keeps
+    /// its raw JSON.
+    #[error("{0}")]
+    UnreadableRecord(Box<crate::RecordError>),
     /// The caller's input was refused before any request was made.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -120,6 +126,12 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection broke while sending or receiving.
     Io,
+    /// The connection was closed before any byte of a response arrived:
+    /// typically a kept-alive connection that the server or a load balancer
+    /// closed while it sat idle in the pool. The request most likely never
+    /// reached the server, so a call that is safe to resend is sent again at
+    /// once on a fresh connection, without using a retry.
+    Closed,
     /// Anything else the HTTP client reported; not retried.
     Other,
 }
@@ -130,6 +142,7 @@ impl std::fmt::Display for TransportErrorKind {
             Self::Connect => "connect",
             Self::Timeout => "timeout",
             Self::Io => "connection",
+            Self::Closed => "connection closed before a response",
             Self::Other => "other",
         })
     }
@@ -166,6 +179,31 @@ impl Error {
             Self::Transport { kind, .. } => !matches!(kind, TransportErrorKind::Other),
             _ => false,
         }
+    }
+
+    /// Whether the request failed on a connection that was closed before
+    /// any byte of a response arrived ([`TransportErrorKind::Closed`]).
+    pub fn is_closed_before_response(&self) -> bool {
+        matches!(
+            self,
+            Self::Transport {
+                kind: TransportErrorKind::Closed,
+                ..
+            }
+        )
+    }
+
+    /// Whether the request surely never reached the server (the connection
+    /// could not be made), so even a call that must not run twice may be
+    /// sent again.
+    pub fn never_sent(&self) -> bool {
+        matches!(
+            self,
+            Self::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        )
     }
 
     /// Whether the server refused the timestamp (`ptime is too old.` or

@@ -187,6 +187,15 @@ fn flag(yes: bool) -> &'static str {
 impl Endpoint for GetByUploader {
     type Data = Page<Video>;
 
+    fn parse(
+        &self,
+        status: u16,
+        retry_after: Option<std::time::Duration>,
+        body: &[u8],
+    ) -> Result<Page<Video>, Error> {
+        crate::parse_page_response(status, retry_after, body)
+    }
+
     fn write_path(&self, user_id: &UserId, path: &mut String) {
         path.push_str("/v2/video/");
         path.push_str(user_id.as_str());
@@ -231,6 +240,14 @@ pub trait Paged: Endpoint<Data = Page<Self::Item>> + Clone {
 
     /// The same call for another page.
     fn for_page(&self, page: NonZeroU32) -> Self;
+
+    /// The key that identifies an item across pages (a video's `vid`), so a
+    /// walk over a listing that changes never delivers one item twice;
+    /// `None` (the default) for items without one.
+    fn item_key(item: &Self::Item) -> Option<&str> {
+        let _ = item;
+        None
+    }
 }
 
 impl Paged for GetByUploader {
@@ -242,6 +259,10 @@ impl Paged for GetByUploader {
 
     fn for_page(&self, page: NonZeroU32) -> Self {
         self.with_page(page)
+    }
+
+    fn item_key(item: &Video) -> Option<&str> {
+        Some(item.vid())
     }
 }
 

@@ -40,6 +40,7 @@ mod endpoint;
 mod error;
 mod get_by_uploader;
 mod inline;
+pub mod lenient;
 mod page;
 mod paginate;
 mod policy;
@@ -47,18 +48,19 @@ mod response;
 mod sign;
 mod video;
 
-pub use call::{Call, Next, Response};
+pub use call::{Call, CallEvent, Next, Observer, Response};
 pub use config::{ClientState, Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
 pub use endpoint::{Endpoint, PTIME_PARAM, Params, RawCall, SignedParams, redact_signed};
 pub use error::{Error, TransportErrorKind};
 pub use get_by_uploader::{GetByUploader, GetByUploaderBuilder, MAX_PAGE_SIZE, Order, Paged};
-pub use page::Page;
-pub use paginate::{Paginator, Progress};
+pub use page::{Page, RecordError, Records};
+pub use paginate::{Paginator, Progress, TotalChange};
 pub use policy::{
-    Pacer, RateLimit, RetryDecision, RetryPolicy, clock_offset_ms, corrected_ms, unix_ms,
+    Pacer, RateLimit, RetryDecision, RetryPolicy, StopReason, clock_offset_ms, corrected_ms,
+    unix_ms,
 };
-pub use response::{parse_response, parse_retry_after};
+pub use response::{parse_page_response, parse_response, parse_retry_after};
 pub use sign::{SIGN_PARAM, Sign, canonical_string, sign};
 pub use video::{Tags, Timestamp, Video, VideoStatus};
 

@@ -11,7 +11,7 @@ use crate::Error;
 /// When and how often a failed call is tried again.
 ///
 /// ```
-/// use polyv_core::{Error, RetryDecision, RetryPolicy};
+/// use polyv_core::{Error, RetryDecision, RetryPolicy, StopReason};
 /// use std::time::Duration;
 ///
 /// let policy = RetryPolicy::default();
@@ -21,7 +21,10 @@ use crate::Error;
 ///     RetryDecision::RetryAfter(Duration::from_millis(100))
 /// );
 /// // A documented 400 is final.
-/// assert_eq!(policy.decide(&Error::SignNotRight, None, 1, 0.5), RetryDecision::Stop);
+/// assert_eq!(
+///     policy.decide(&Error::SignNotRight, None, 1, 0.5),
+///     RetryDecision::Stop(StopReason::NotRetryable)
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -51,10 +54,51 @@ impl Default for RetryPolicy {
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryDecision {
-    /// Give the error to the caller.
-    Stop,
+    /// Give the error to the caller, for this reason.
+    Stop(StopReason),
     /// Sign afresh and try again after this delay.
     RetryAfter(Duration),
+}
+
+/// Why a call stopped trying: what an error message should say instead of
+/// guessing how many attempts were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The error is final: trying again cannot help (a documented refusal,
+    /// a redirect, bad input, a 4xx).
+    NotRetryable,
+    /// The server asked to wait (`Retry-After`) longer than the policy's
+    /// [`max_retry_after`](RetryPolicy::max_retry_after).
+    RetryAfterTooLong {
+        /// What the server asked for.
+        requested: Duration,
+        /// The longest wait the policy accepts.
+        cap: Duration,
+    },
+    /// Every attempt the policy allows was made.
+    RetriesExhausted,
+    /// The call must not run twice (it creates something) and the request
+    /// may have reached the server.
+    NotSafeToResend,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotRetryable => f.write_str("the error is not one that retrying can fix"),
+            Self::RetryAfterTooLong { requested, cap } => write!(
+                f,
+                "the server asked to retry after {} s, longer than the {} s the client waits",
+                requested.as_secs(),
+                cap.as_secs()
+            ),
+            Self::RetriesExhausted => f.write_str("the retries were used up"),
+            Self::NotSafeToResend => f.write_str(
+                "the call must not run twice and the request may have reached the server",
+            ),
+        }
+    }
 }
 
 impl RetryPolicy {
@@ -106,12 +150,20 @@ impl RetryPolicy {
         attempt: u32,
         jitter: f64,
     ) -> RetryDecision {
-        if attempt >= self.max_attempts || !error.is_retryable() {
-            return RetryDecision::Stop;
+        if !error.is_retryable() {
+            return RetryDecision::Stop(StopReason::NotRetryable);
+        }
+        if attempt >= self.max_attempts {
+            return RetryDecision::Stop(StopReason::RetriesExhausted);
         }
         let backoff = self.backoff(attempt, jitter);
         match retry_after.or_else(|| error.retry_after()) {
-            Some(wait) if wait > self.max_retry_after => RetryDecision::Stop,
+            Some(wait) if wait > self.max_retry_after => {
+                RetryDecision::Stop(StopReason::RetryAfterTooLong {
+                    requested: wait,
+                    cap: self.max_retry_after,
+                })
+            }
             Some(wait) => RetryDecision::RetryAfter(wait.max(backoff)),
             None => RetryDecision::RetryAfter(backoff),
         }
@@ -273,7 +325,13 @@ mod tests {
                 0.5,
                 RetryDecision::RetryAfter(ms(400)),
             ),
-            (Error::QueryFailed, None, 4, 1.0, RetryDecision::Stop),
+            (
+                Error::QueryFailed,
+                None,
+                4,
+                1.0,
+                RetryDecision::Stop(StopReason::RetriesExhausted),
+            ),
             (http(503), None, 1, 0.0, RetryDecision::RetryAfter(ms(0))),
             (http(502), None, 1, 1.0, RetryDecision::RetryAfter(ms(200))),
             (
@@ -295,18 +353,45 @@ mod tests {
                 Some(Duration::from_secs(120)),
                 1,
                 1.0,
-                RetryDecision::Stop,
+                RetryDecision::Stop(StopReason::RetryAfterTooLong {
+                    requested: Duration::from_secs(120),
+                    cap: Duration::from_secs(60),
+                }),
             ),
-            (http(404), None, 1, 1.0, RetryDecision::Stop),
-            (Error::SignNotRight, None, 1, 1.0, RetryDecision::Stop),
-            (Error::PtimeTooOld, None, 1, 1.0, RetryDecision::Stop),
-            (Error::CategoryNotFound, None, 1, 1.0, RetryDecision::Stop),
+            (
+                http(404),
+                None,
+                1,
+                1.0,
+                RetryDecision::Stop(StopReason::NotRetryable),
+            ),
+            (
+                Error::SignNotRight,
+                None,
+                1,
+                1.0,
+                RetryDecision::Stop(StopReason::NotRetryable),
+            ),
+            (
+                Error::PtimeTooOld,
+                None,
+                1,
+                1.0,
+                RetryDecision::Stop(StopReason::NotRetryable),
+            ),
+            (
+                Error::CategoryNotFound,
+                None,
+                1,
+                1.0,
+                RetryDecision::Stop(StopReason::NotRetryable),
+            ),
             (
                 Error::InvalidInput("x".into()),
                 None,
                 1,
                 1.0,
-                RetryDecision::Stop,
+                RetryDecision::Stop(StopReason::NotRetryable),
             ),
             (
                 Error::Transport {
@@ -326,14 +411,14 @@ mod tests {
                 None,
                 1,
                 1.0,
-                RetryDecision::Stop,
+                RetryDecision::Stop(StopReason::NotRetryable),
             ),
             (
                 Error::BodyTooLarge { limit: 1 },
                 None,
                 1,
                 1.0,
-                RetryDecision::Stop,
+                RetryDecision::Stop(StopReason::NotRetryable),
             ),
         ];
         for (error, retry_after, attempt, jitter, expected) in cases {
@@ -354,7 +439,7 @@ mod tests {
         assert_eq!(p.backoff(1, -1.0), Duration::ZERO);
         assert_eq!(
             RetryPolicy::never().decide(&Error::QueryFailed, None, 1, 1.0),
-            RetryDecision::Stop
+            RetryDecision::Stop(StopReason::RetriesExhausted)
         );
         assert_eq!(RetryPolicy::default().with_retries(0).max_attempts, 1);
     }

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, IntoDeserializer, Visitor};
 
-use crate::Error;
+use crate::page::RecordError;
+use crate::{Error, Page, lenient};
 
 /// How many characters of an unexpected body an error keeps.
 const EXCERPT_CHARS: usize = 200;
@@ -15,6 +16,8 @@ const EXCERPT_CHARS: usize = 200;
 /// Polyv's response envelope: `{code, status, message, data}`.
 #[derive(Deserialize)]
 struct Envelope<T> {
+    /// A number, or a numeric string (see [`lenient`]).
+    #[serde(default, deserialize_with = "lenient::opt_number")]
     code: Option<i64>,
     message: Option<String>,
     #[serde(default = "Data::absent")]
@@ -145,6 +148,103 @@ fn refusal<U>(
         Some(code) => Error::from_api(code, envelope.message.as_deref().unwrap_or_default()),
         None => not_polyv(status, retry_after, body),
     }
+}
+
+/// Parses a Polyv response whose `data` is a page of records, like
+/// [`parse_response`], except that records which cannot be read (even
+/// leniently) do not fail the page: they are kept in
+/// [`Page::unreadable`] with their position, field path, reason and raw
+/// JSON, and the page's other records are delivered. Every client parses
+/// pages this way.
+///
+/// A page whose own fields (`pageNumber`, `pageSize`, `totalItems`) cannot
+/// be read is still an [`Error::Decode`].
+///
+/// ```
+/// use polyv_core::{Page, Video, parse_page_response};
+///
+/// let body = br#"{"code":"200","status":"success","message":"success","data":{"pageSize":"20",
+///   "pageNumber":1,"totalItems":3,"contents":[{"vid":"a","times":"7"},{"vid":"b","times":{}},{"vid":"c","title":null}]}}"#;
+/// let page: Page<Video> = parse_page_response(200, None, body)?;
+/// assert_eq!(page.items.iter().map(|v| v.vid()).collect::<Vec<_>>(), ["a", "c"]);
+/// assert_eq!(page.items[0].times(), 7);
+/// assert_eq!(page.unreadable[0].vid.as_deref(), Some("b"));
+/// # Ok::<(), polyv_core::Error>(())
+/// ```
+pub fn parse_page_response<T: DeserializeOwned>(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<Page<T>, Error> {
+    // The fast path reads the page in one pass; only a page that failed to
+    // decode is read again, record by record, so good pages pay nothing.
+    match parse_response::<Page<T>>(status, retry_after, body) {
+        Err(Error::Decode { path, message }) => {
+            recover_page(body).ok_or(Error::Decode { path, message })
+        }
+        other => other,
+    }
+}
+
+/// Reads a successful page whose records are decoded one at a time, so an
+/// unreadable record is kept as a [`RecordError`] instead of failing the
+/// page. `None` when the page itself is unreadable.
+fn recover_page<T: DeserializeOwned>(body: &[u8]) -> Option<Page<T>> {
+    use serde_json::value::RawValue;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawPage<'a> {
+        #[serde(deserialize_with = "lenient::number")]
+        page_number: u32,
+        #[serde(deserialize_with = "lenient::number")]
+        page_size: u32,
+        #[serde(deserialize_with = "lenient::number")]
+        total_items: u64,
+        #[serde(default, deserialize_with = "lenient::opt_number")]
+        total_pages: Option<u32>,
+        #[serde(borrow, default)]
+        contents: Option<Vec<&'a RawValue>>,
+    }
+    #[derive(Deserialize)]
+    struct RawEnvelope<'a> {
+        #[serde(borrow)]
+        data: RawPage<'a>,
+    }
+
+    let RawEnvelope { data } = serde_json::from_slice(body).ok()?;
+    let contents = data.contents.unwrap_or_default();
+    let mut items = Vec::with_capacity(contents.len());
+    let mut unreadable = Vec::new();
+    for (index, raw) in contents.into_iter().enumerate() {
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Ok(item) => items.push(item),
+            Err(err) => {
+                let inner = err.path().to_string();
+                let path = match inner.as_str() {
+                    "." | "" => format!("data.contents[{index}]"),
+                    field => format!("data.contents[{index}].{field}"),
+                };
+                unreadable.push(RecordError {
+                    page: data.page_number,
+                    index,
+                    vid: lenient::vid_of(raw.get()),
+                    path,
+                    reason: err.into_inner().to_string(),
+                    raw: raw.get().to_owned(),
+                });
+            }
+        }
+    }
+    Some(Page {
+        page_number: data.page_number,
+        page_size: data.page_size,
+        total_items: data.total_items,
+        total_pages: data.total_pages,
+        items,
+        unreadable,
+    })
 }
 
 /// Re-parses with path tracking to say which field failed. Only on errors, so

@@ -7,11 +7,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::lenient::{LenientInt, LenientText, fit};
+
 /// One video, as get-by-uploader lists it.
 ///
 /// Deserialises from, and serialises back to, the API's own field names and
 /// values (`status` as its string code, `tag` as the comma-separated string),
-/// so a consumer can re-emit exactly what the server sent.
+/// so a consumer can re-emit what the server sent, normalised.
+///
+/// Reading is lenient ([`lenient`](crate::lenient)): numbers may arrive as
+/// numeric strings or integral floats, text as `null` (read as `""`; for
+/// `aacLink`, as no link) or as a number, unknown fields are ignored, and
+/// every field but `vid` may be absent (numbers then read 0, text `""`, the
+/// status an unknown empty code). Serialising writes the normalised values:
+/// numbers as JSON numbers, `status` as its string code.
 ///
 /// The text fields live in **one allocation per video** (read them through
 /// the accessors): a page of 1,000 videos costs 1,000 allocations, not 7,000,
@@ -202,32 +211,6 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
-/// A string value, borrowed from the input when the parser can lend it (no
-/// escapes), copied otherwise; it only lives until the video is assembled.
-struct Text<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
-
 const NAMES: [&str; TEXT_FIELDS] = [
     "vid",
     "title",
@@ -247,57 +230,60 @@ impl<'de> Deserialize<'de> for Video {
                 f.write_str("a video object")
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Video, A::Error> {
+                // Leniency (A.8): text may be null or a number, numbers may be
+                // strings or integral floats, and only `vid` is required.
                 let mut texts: [Option<Cow<'de, str>>; TEXT_FIELDS] = Default::default();
-                let (mut cataid, mut times, mut status, mut ptime) = (None, None, None, None);
-                let mut aac_seen = false;
+                let mut seen = [false; TEXT_FIELDS];
+                let (mut cataid, mut times, mut ptime) = (None, None, None);
+                let mut status: Option<Option<VideoStatus>> = None;
                 fn once<T, E: de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
                     match slot {
                         Some(_) => Err(E::duplicate_field(name)),
                         None => Ok(()),
                     }
                 }
+                fn int<'de, T: TryFrom<i128>, A: de::MapAccess<'de>>(
+                    map: &mut A,
+                ) -> Result<Option<T>, A::Error> {
+                    map.next_value::<LenientInt>()?.0.map(fit).transpose()
+                }
                 while let Some(key) = map.next_key::<Key>()? {
                     match key {
-                        Key::Text(TextField::AacLink) => {
-                            if aac_seen {
-                                return Err(de::Error::duplicate_field("aacLink"));
-                            }
-                            aac_seen = true;
-                            let link: Option<Text<'de>> = map.next_value()?;
-                            texts[TextField::AacLink as usize] = link.map(|t| t.0);
-                        }
                         Key::Text(field) => {
-                            let slot = &mut texts[field as usize];
-                            once(slot, NAMES[field as usize])?;
-                            *slot = Some(map.next_value::<Text<'de>>()?.0);
+                            let i = field as usize;
+                            if std::mem::replace(&mut seen[i], true) {
+                                return Err(de::Error::duplicate_field(NAMES[i]));
+                            }
+                            texts[i] = map.next_value::<LenientText<'de>>()?.0;
                         }
                         Key::Cataid => {
                             once(&cataid, "cataid")?;
-                            cataid = Some(map.next_value()?);
+                            cataid = Some(int(&mut map)?);
                         }
                         Key::Times => {
                             once(&times, "times")?;
-                            times = Some(map.next_value()?);
+                            times = Some(int(&mut map)?);
                         }
                         Key::Status => {
                             once(&status, "status")?;
-                            status = Some(map.next_value()?);
+                            status = Some(map.next_value::<Option<VideoStatus>>()?);
                         }
                         Key::Ptime => {
                             once(&ptime, "ptime")?;
-                            ptime = Some(map.next_value()?);
+                            ptime = Some(int(&mut map)?);
                         }
                         Key::Other => {
                             map.next_value::<de::IgnoredAny>()?;
                         }
                     }
                 }
-                let has_aac_link = texts[TextField::AacLink as usize].is_some();
-                for (i, text) in texts.iter().enumerate() {
-                    if text.is_none() && i != TextField::AacLink as usize {
-                        return Err(de::Error::missing_field(NAMES[i]));
-                    }
+                if texts[TextField::Vid as usize]
+                    .as_deref()
+                    .is_none_or(str::is_empty)
+                {
+                    return Err(de::Error::missing_field("vid"));
                 }
+                let has_aac_link = texts[TextField::AacLink as usize].is_some();
                 let len: usize = texts.iter().flatten().map(|t| t.len()).sum();
                 if u32::try_from(len).is_err() {
                     return Err(de::Error::custom("a video's text exceeds 4 GiB"));
@@ -314,10 +300,12 @@ impl<'de> Deserialize<'de> for Video {
                     text: text.into_boxed_str(),
                     ends,
                     has_aac_link,
-                    cataid: cataid.ok_or_else(|| de::Error::missing_field("cataid"))?,
-                    times: times.ok_or_else(|| de::Error::missing_field("times"))?,
-                    status: status.ok_or_else(|| de::Error::missing_field("status"))?,
-                    ptime: ptime.ok_or_else(|| de::Error::missing_field("ptime"))?,
+                    cataid: cataid.flatten().unwrap_or_default(),
+                    times: times.flatten().unwrap_or_default(),
+                    status: status
+                        .flatten()
+                        .unwrap_or_else(|| VideoStatus::Unknown(String::new())),
+                    ptime: Timestamp(ptime.flatten().unwrap_or_default()),
                 })
             }
         }
@@ -378,7 +366,7 @@ impl<'a> From<&'a str> for Tags<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Timestamp(i64);
+pub struct Timestamp(#[serde(deserialize_with = "crate::lenient::number")] i64);
 
 impl Timestamp {
     /// From milliseconds since the epoch.
@@ -502,6 +490,13 @@ impl<'de> Deserialize<'de> for VideoStatus {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<VideoStatus, E> {
                 Ok(VideoStatus::from_code(&v.to_string()))
             }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<VideoStatus, E> {
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+                    Ok(VideoStatus::from_code(&(v as i64).to_string()))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
+                }
+            }
         }
         deserializer.deserialize_any(StatusVisitor)
     }
@@ -590,23 +585,68 @@ mod tests {
     }
 
     #[test]
-    fn missing_duplicate_and_mistyped_fields_are_errors() {
-        let missing = ONE.replace(r#""title":"标题 \"q\" \u00e9","#, "");
-        let err = serde_json::from_str::<Video>(&missing).unwrap_err();
-        assert!(err.to_string().contains("missing field `title`"), "{err}");
-        let missing = ONE.replace(r#""times":3,"#, "");
-        let err = serde_json::from_str::<Video>(&missing).unwrap_err();
-        assert!(err.to_string().contains("missing field `times`"), "{err}");
+    fn only_a_missing_vid_duplicates_and_unreadable_values_are_errors() {
+        let parse = |json: &str| serde_json::from_str::<Video>(json);
+        for missing in [
+            ONE.replace(r#""vid":"v1","#, ""),
+            ONE.replace(r#""vid":"v1""#, r#""vid":null"#),
+            ONE.replace(r#""vid":"v1""#, r#""vid":"""#),
+        ] {
+            let err = parse(&missing).unwrap_err();
+            assert!(err.to_string().contains("missing field `vid`"), "{err}");
+        }
         let twice = ONE.replace(r#""vid":"v1","#, r#""vid":"v1","vid":"v2","#);
-        let err = serde_json::from_str::<Video>(&twice).unwrap_err();
+        let err = parse(&twice).unwrap_err();
         assert!(err.to_string().contains("duplicate field `vid`"), "{err}");
-        let number = ONE.replace(r#""vid":"v1""#, r#""vid":1"#);
-        assert!(serde_json::from_str::<Video>(&number).is_err());
+        for unreadable in [
+            ONE.replace(r#""times":3"#, r#""times":{}"#),
+            ONE.replace(r#""times":3"#, r#""times":"three""#),
+            ONE.replace(r#""times":3"#, r#""times":1.5"#),
+            ONE.replace(r#""times":3"#, r#""times":-3"#),
+            ONE.replace(r#""vid":"v1""#, r#""vid":true"#),
+            ONE.replace(r#""status":"10""#, r#""status":[]"#),
+        ] {
+            assert!(parse(&unreadable).is_err(), "{unreadable}");
+        }
         let extra = ONE.replace(r#""vid":"v1","#, r#""vid":"v1","new":{"a":[1,"x"]},"#);
-        assert_eq!(
-            serde_json::from_str::<Video>(&extra).unwrap(),
-            serde_json::from_str::<Video>(ONE).unwrap()
+        assert_eq!(parse(&extra).unwrap(), parse(ONE).unwrap());
+    }
+
+    #[test]
+    fn loosely_typed_fields_read_as_their_values() {
+        let parse = |json: String| serde_json::from_str::<Video>(&json).unwrap();
+        let base = parse(ONE.to_owned());
+        for loose in [
+            ONE.replace(r#""times":3"#, r#""times":"3""#),
+            ONE.replace(r#""times":3"#, r#""times":3.0"#),
+            ONE.replace(r#""cataid":7"#, r#""cataid":"7""#),
+            ONE.replace(r#""ptime":5"#, r#""ptime":"5""#),
+            ONE.replace(r#""status":"10""#, r#""status":10"#),
+        ] {
+            assert_eq!(parse(loose.clone()), base, "{loose}");
+        }
+        let big = parse(ONE.replace(r#""cataid":7"#, r#""cataid":"1539918907896""#));
+        assert_eq!(big.cataid(), 1_539_918_907_896);
+        let numeric_vid = parse(ONE.replace(r#""vid":"v1""#, r#""vid":123"#));
+        assert_eq!(numeric_vid.vid(), "123");
+        let nulls = parse(
+            ONE.replace(r#""title":"标题 \"q\" \u00e9""#, r#""title":null"#)
+                .replace(r#""tag":"a,b""#, r#""tag":null"#)
+                .replace(r#""times":3"#, r#""times":null"#),
         );
+        assert_eq!(
+            (nulls.title(), nulls.tags().as_raw(), nulls.times()),
+            ("", "", 0)
+        );
+        let bare = parse(r#"{"vid":"v9"}"#.to_owned());
+        assert_eq!((bare.vid(), bare.cataid(), bare.title()), ("v9", 0, ""));
+        assert_eq!(bare.status(), &VideoStatus::Unknown(String::new()));
+        assert_eq!(bare.aac_link(), None);
+        // What is re-emitted is the normalised value: numbers as numbers.
+        let back =
+            serde_json::to_value(parse(ONE.replace(r#""times":3"#, r#""times":"3""#))).unwrap();
+        assert_eq!(back["times"], 3);
+        assert_eq!(back["status"], "10");
     }
 
     #[test]

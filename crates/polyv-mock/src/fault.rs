@@ -24,6 +24,22 @@ pub enum Fault {
     /// HTTP 200 headers with the full `Content-Length`, the first half of the
     /// body, then the connection is closed.
     DropConnection,
+    /// A normal answer whose middle record cannot be read (`"times": {}`,
+    /// its `vid` intact): one bad record must not cost the page.
+    UnreadableRecord,
+    /// Before answering, `count` videos are uploaded to the first account,
+    /// newer than any: they land at the front of the default newest-first
+    /// order, shifting every page of a walk in progress.
+    Upload {
+        /// How many videos are added.
+        count: usize,
+    },
+    /// Before answering, the first account's `count` newest videos are
+    /// deleted, shifting every later page of a walk in progress forward.
+    Delete {
+        /// How many videos are removed.
+        count: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -23,6 +23,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod conn;
 mod data;
 mod fault;
 mod index;
@@ -76,6 +77,8 @@ pub struct MockBuilder {
     log_requests: bool,
     max_logged_requests: usize,
     worker_threads: usize,
+    silent_close: bool,
+    loose_types: bool,
 }
 
 impl Default for MockBuilder {
@@ -92,6 +95,8 @@ impl Default for MockBuilder {
             log_requests: false,
             max_logged_requests: 100_000,
             worker_threads: 2,
+            silent_close: false,
+            loose_types: false,
         }
     }
 }
@@ -158,6 +163,27 @@ impl MockBuilder {
         self
     }
 
+    /// Closes each connection after its first answer, without saying so (no
+    /// `Connection: close`), as load balancers close idle kept-alive
+    /// connections: a client that reuses one sees it closed before any byte
+    /// of a response, and the request never reaches the server (it is not
+    /// logged). Default off.
+    pub fn silent_close(mut self, yes: bool) -> Self {
+        self.silent_close = yes;
+        self
+    }
+
+    /// Serves pages the way a loosely typed backend does (the spec's A.8):
+    /// the code and counts as strings, numbers as numeric strings or
+    /// integral floats, the status as a number, empty text as `null`,
+    /// `contents: null` for an empty page, and an unknown field, mixed by
+    /// record position. The values mean the same, so a lenient client reads
+    /// the same videos. Default off.
+    pub fn loose_types(mut self, yes: bool) -> Self {
+        self.loose_types = yes;
+        self
+    }
+
     /// Worker threads of the server's runtime (default 2, minimum 1).
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = n.max(1);
@@ -181,7 +207,10 @@ impl MockBuilder {
             .build()?;
         let listener = {
             let _guard = rt.enter();
-            tokio::net::TcpListener::from_std(std_listener)?
+            conn::MockListener {
+                inner: tokio::net::TcpListener::from_std(std_listener)?,
+                silent_close: self.silent_close,
+            }
         };
         let config = Config {
             ignore_page_size: self.ignore_page_size,
@@ -190,6 +219,7 @@ impl MockBuilder {
             rate_limit: self.rate_limit,
             log_requests: self.log_requests,
             max_logged_requests: self.max_logged_requests,
+            loose_types: self.loose_types,
         };
         let shared = Arc::new(Shared::new(dataset, config));
         let app = axum::Router::new()
@@ -200,9 +230,8 @@ impl MockBuilder {
             .name("polyv-mock".to_owned())
             .spawn(move || {
                 use axum::serve::ListenerExt as _;
-                let listener = listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
+                // `tap_io` lends the connections the `SocketAddr` connect info.
+                let listener = listener.tap_io(|_| {});
                 rt.block_on(async move {
                     let serve = axum::serve(
                         listener,
@@ -245,9 +274,10 @@ impl MockServer {
         self.addr
     }
 
-    /// The catalogue being served.
-    pub fn dataset(&self) -> &Dataset {
-        &self.shared.dataset
+    /// The catalogue being served now (a copy: faults such as
+    /// [`Fault::Upload`] change it while the server runs).
+    pub fn dataset(&self) -> Dataset {
+        self.shared.catalogue().dataset.clone()
     }
 
     /// The mock's current clock (real time plus the configured offset), ms since the epoch.

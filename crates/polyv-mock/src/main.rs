@@ -56,6 +56,16 @@ struct Args {
     /// Ignore the `pageSize` parameter (always 20 per page).
     #[arg(long)]
     ignore_page_size: bool,
+    /// Close each connection after its first answer without `Connection: close`,
+    /// as load balancers close idle kept-alive connections.
+    #[arg(long)]
+    silent_close: bool,
+    /// Serve loosely typed JSON (numbers as strings, nulls, unknown fields), as Polyv's backend may.
+    #[arg(long)]
+    loose_types: bool,
+    /// Videos uploaded (or, with --fault delete, deleted) by each --fault upload/delete.
+    #[arg(long, default_value_t = 5)]
+    change_count: usize,
     /// Do not print a line per request.
     #[arg(long, short)]
     quiet: bool,
@@ -69,6 +79,9 @@ enum FaultKind {
     TruncatedJson,
     DropConnection,
     Latency,
+    UnreadableRecord,
+    Upload,
+    Delete,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +97,13 @@ fn main() -> ExitCode {
         FaultKind::Latency => {
             Fault::Latency(Duration::from_millis(args.latency_ms.unwrap_or(1000)))
         }
+        FaultKind::UnreadableRecord => Fault::UnreadableRecord,
+        FaultKind::Upload => Fault::Upload {
+            count: args.change_count,
+        },
+        FaultKind::Delete => Fault::Delete {
+            count: args.change_count,
+        },
     };
     let mut b = MockServer::builder()
         .port(args.port)
@@ -91,6 +111,8 @@ fn main() -> ExitCode {
         .seed(args.seed)
         .clock_offset_ms(args.clock_offset_ms)
         .ignore_page_size(args.ignore_page_size)
+        .silent_close(args.silent_close)
+        .loose_types(args.loose_types)
         .log_requests(!args.quiet);
     if !args.fault_on.is_empty() {
         b = b.fault(FaultRule::on_requests(

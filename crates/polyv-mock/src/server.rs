@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
@@ -44,6 +44,14 @@ pub(crate) struct Config {
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) log_requests: bool,
     pub(crate) max_logged_requests: usize,
+    pub(crate) loose_types: bool,
+}
+
+/// The catalogue and its index, replaced whole when the listing changes.
+#[derive(Debug)]
+pub(crate) struct Catalogue {
+    pub(crate) dataset: Dataset,
+    index: Index,
 }
 
 #[derive(Debug, Default)]
@@ -54,8 +62,9 @@ struct IpState {
 
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) dataset: Dataset,
-    index: Index,
+    catalogue: RwLock<Arc<Catalogue>>,
+    /// Videos uploaded by `Fault::Upload` so far (for unique vids).
+    uploads: AtomicU64,
     config: Config,
     counter: AtomicU64,
     log: Mutex<VecDeque<LoggedRequest>>,
@@ -70,8 +79,8 @@ impl Shared {
     pub(crate) fn new(dataset: Dataset, config: Config) -> Shared {
         let index = Index::build(&dataset);
         Shared {
-            dataset,
-            index,
+            catalogue: RwLock::new(Arc::new(Catalogue { dataset, index })),
+            uploads: AtomicU64::new(0),
             config,
             counter: AtomicU64::new(0),
             log: Mutex::new(VecDeque::new()),
@@ -86,6 +95,46 @@ impl Shared {
             Err(_) => 0,
         };
         real.saturating_add(self.config.clock_offset_ms)
+    }
+
+    /// The catalogue as it is now.
+    pub(crate) fn catalogue(&self) -> Arc<Catalogue> {
+        Arc::clone(&self.catalogue.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Changes the first account's listing: `uploads` new videos, newer than
+    /// any (the front of the default newest-first order), or the
+    /// `deletions` newest videos removed.
+    fn change_listing(&self, uploads: usize, deletions: usize) {
+        let mut slot = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
+        let mut dataset = slot.dataset.clone();
+        let Some(user_id) = dataset.accounts.first().map(|a| a.user_id.clone()) else {
+            return;
+        };
+        let mut own: Vec<usize> = (0..dataset.videos.len())
+            .filter(|&i| dataset.videos[i].user_id == user_id)
+            .collect();
+        own.sort_by_key(|&i| {
+            std::cmp::Reverse((dataset.videos[i].ptime, dataset.videos[i].vid.clone()))
+        });
+        if let Some(&newest) = own.first() {
+            let template = dataset.videos[newest].clone();
+            for k in 0..uploads {
+                let n = self.uploads.fetch_add(1, Ordering::SeqCst) + 1;
+                let mut video = template.clone();
+                video.vid = format!("{user_id}upload{n:08}_n");
+                video.title = format!("uploaded during the walk {n}");
+                video.ptime = template.ptime + 60_000 * (k as i64 + 1);
+                dataset.videos.push(video);
+            }
+        }
+        let mut gone: Vec<usize> = own.into_iter().take(deletions).collect();
+        gone.sort_unstable();
+        for i in gone.into_iter().rev() {
+            dataset.videos.remove(i);
+        }
+        let index = Index::build(&dataset);
+        *slot = Arc::new(Catalogue { dataset, index });
     }
 
     pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
@@ -282,6 +331,8 @@ fn route_userid(path: &str) -> Option<String> {
 impl Shared {
     /// The endpoint's normal behaviour.
     fn api(&self, method: &str, path: &str, params: &[(String, String)], now_ms: i64) -> Reply {
+        let catalogue = self.catalogue();
+        let Catalogue { dataset, index } = &*catalogue;
         let Some(userid) = route_userid(path) else {
             return envelope_reply(404, 404, "not found.");
         };
@@ -309,10 +360,10 @@ impl Shared {
             return bad_request(MSG_PTIME_ILLEGAL);
         }
         // 3. user
-        let Some(user) = self.index.user(&userid) else {
+        let Some(user) = index.user(&userid) else {
             return bad_request(MSG_NO_USER);
         };
-        let Some(account) = self.dataset.accounts.get(user.account) else {
+        let Some(account) = dataset.accounts.get(user.account) else {
             return bad_request(MSG_NO_USER);
         };
         // 4. sign
@@ -363,9 +414,7 @@ impl Shared {
             page_size.unwrap_or(20).clamp(1, 1000)
         };
 
-        let lists: &Lists =
-            self.index
-                .lists(user, email_slot, cata_slot.map(|s| (s, sub)), published);
+        let lists: &Lists = index.lists(user, email_slot, cata_slot.map(|s| (s, sub)), published);
         let (list, reverse) = match order_type {
             1 => (&lists.by_ptime, false),
             3 => (&lists.by_times, false),
@@ -379,10 +428,7 @@ impl Shared {
         let mut contents = Vec::with_capacity(end.saturating_sub(offset));
         for pos in offset..end {
             let at = if reverse { total - 1 - pos } else { pos };
-            if let Some(v) = list
-                .get(at)
-                .and_then(|&i| self.dataset.videos.get(i as usize))
-            {
+            if let Some(v) = list.get(at).and_then(|&i| dataset.videos.get(i as usize)) {
                 contents.push(VideoOut::from(v));
             }
         }
@@ -397,7 +443,15 @@ impl Shared {
                 contents,
             },
         };
-        match serde_json::to_vec(&env) {
+        let body = if self.config.loose_types {
+            serde_json::to_value(&env).map(|mut v| {
+                loosen(&mut v);
+                serde_json::to_vec(&v)
+            })
+        } else {
+            Ok(serde_json::to_vec(&env))
+        };
+        match body.and_then(|b| b) {
             Ok(body) => Reply {
                 status: 200,
                 content_type: JSON,
@@ -407,6 +461,83 @@ impl Shared {
                 retry_after: None,
             },
             Err(_) => envelope_reply(500, 500, MSG_QUERY_FAILED),
+        }
+    }
+}
+
+/// Rewrites a success page the way a loosely typed backend sends it (the
+/// spec's A.8), in a mix that depends on each record's position: the code and
+/// counts as strings, numbers as strings or integral floats, the status as a
+/// number, empty text as `null`, and a field no client knows. Every value
+/// still means what it meant, so a lenient client reads the same videos.
+fn loosen(envelope: &mut serde_json::Value) {
+    use serde_json::Value;
+    let as_string = |v: &mut Value| {
+        if let Value::Number(n) = v {
+            *v = Value::String(n.to_string());
+        }
+    };
+    as_string(&mut envelope["code"]);
+    let data = &mut envelope["data"];
+    as_string(&mut data["pageSize"]);
+    as_string(&mut data["totalItems"]);
+    let Some(contents) = data["contents"].as_array_mut() else {
+        return;
+    };
+    if contents.is_empty() {
+        data["contents"] = Value::Null;
+        return;
+    }
+    for (i, video) in contents.iter_mut().enumerate() {
+        let Some(fields) = video.as_object_mut() else {
+            continue;
+        };
+        match i % 4 {
+            0 => {
+                for key in ["times", "cataid", "ptime"] {
+                    if let Some(v) = fields.get_mut(key) {
+                        as_string(v);
+                    }
+                }
+            }
+            1 => {
+                if let Some(times) = fields.get("times").and_then(Value::as_u64) {
+                    fields.insert("times".into(), Value::from(times as f64));
+                }
+                if let Some(status) = fields.get("status").and_then(Value::as_str) {
+                    if let Ok(code) = status.parse::<i64>() {
+                        fields.insert("status".into(), Value::from(code));
+                    }
+                }
+            }
+            2 => {
+                for v in fields.values_mut() {
+                    if v.as_str() == Some("") {
+                        *v = Value::Null;
+                    }
+                }
+            }
+            _ => {
+                fields.insert("addedLater".into(), serde_json::json!({"x": [1, "y"]}));
+            }
+        }
+    }
+}
+
+/// Makes the middle record of a success page unreadable (`"times": {}`),
+/// keeping its `vid`; other bodies are left alone.
+fn break_one_record(body: &mut Vec<u8>) {
+    let Ok(mut envelope) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let Some(contents) = envelope["data"]["contents"].as_array_mut() else {
+        return;
+    };
+    let middle = contents.len() / 2;
+    if let Some(record) = contents.get_mut(middle).and_then(|v| v.as_object_mut()) {
+        record.insert("times".into(), serde_json::json!({}));
+        if let Ok(bytes) = serde_json::to_vec(&envelope) {
+            *body = bytes;
         }
     }
 }
@@ -477,6 +608,19 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             }
             Some(Fault::DropConnection) => {
                 mode = BodyMode::Dropped;
+                shared.api(&method, &path, &params, arrival_ms)
+            }
+            Some(Fault::UnreadableRecord) => {
+                let mut reply = shared.api(&method, &path, &params, arrival_ms);
+                break_one_record(&mut reply.body);
+                reply
+            }
+            Some(Fault::Upload { count }) => {
+                shared.change_listing(*count, 0);
+                shared.api(&method, &path, &params, arrival_ms)
+            }
+            Some(Fault::Delete { count }) => {
+                shared.change_listing(0, *count);
                 shared.api(&method, &path, &params, arrival_ms)
             }
         }
