@@ -4,6 +4,7 @@
 //! logs is emitted on the test's own thread.
 
 use futures_util::StreamExt;
+use polyv_async::core::Progress;
 use polyv_async::{Client, Config, Error, GetByUploader, Page, RawCall, Video};
 use polyv_conformance::Subject;
 use tokio::runtime::Runtime;
@@ -37,6 +38,11 @@ impl Async {
         let stream = self.client.videos(query).fetch_ahead(self.fetch_ahead);
         self.runtime.block_on(stream.take(items).collect())
     }
+    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress) {
+        let mut stream = self.client.videos(query).fetch_ahead(self.fetch_ahead);
+        let items = self.runtime.block_on(stream.by_ref().collect());
+        (items, stream.progress())
+    }
     fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
         self.runtime.block_on(self.client.raw(call))
     }
@@ -54,6 +60,12 @@ macro_rules! adapter {
             }
             fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
                 self.0.walk_first(query, items)
+            }
+            fn walk_with_progress(
+                &self,
+                query: &GetByUploader,
+            ) -> (Vec<Result<Video, Error>>, Progress) {
+                self.0.walk_with_progress(query)
             }
             fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
                 self.0.raw(call)

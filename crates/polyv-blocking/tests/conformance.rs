@@ -2,6 +2,7 @@
 //! blocking client: once walking pages one by one on the caller's thread,
 //! once fetching 4 ahead on worker threads.
 
+use polyv_blocking::core::Progress;
 use polyv_blocking::{Client, Config, Error, GetByUploader, Page, RawCall, Video};
 use polyv_conformance::Subject;
 
@@ -18,6 +19,14 @@ macro_rules! adapter {
             fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
                 let videos = self.0.videos(query).fetch_ahead($fetch_ahead);
                 videos.take(items).collect()
+            }
+            fn walk_with_progress(
+                &self,
+                query: &GetByUploader,
+            ) -> (Vec<Result<Video, Error>>, Progress) {
+                let mut videos = self.0.videos(query).fetch_ahead($fetch_ahead);
+                let items = videos.by_ref().collect();
+                (items, videos.progress())
             }
             fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
                 self.0.raw(call)

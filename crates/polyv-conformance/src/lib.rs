@@ -13,9 +13,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod nothing_lost;
+
 use polyv_core::{
-    Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall, RetryPolicy,
-    TransportErrorKind, Video,
+    Config, Credentials, Error, GetByUploader, Order, Page, Progress, RateLimit, RawCall,
+    RetryPolicy, TransportErrorKind, Video,
 };
 use polyv_mock::{
     DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS, DEMO_USER_ID, Dataset,
@@ -37,6 +39,8 @@ pub trait Subject: Sized {
     fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
         self.walk_first(query, usize::MAX)
     }
+    /// Every item the client's page walker yields, and its progress at the end.
+    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress);
     /// The raw escape hatch.
     fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error>;
     /// The client's `Debug` output.
@@ -84,7 +88,12 @@ macro_rules! conformance_tests {
             secret_absent_from_debug_and_trace_logs,
             raw_escape_hatch,
             body_limit,
-            client_side_rate_limit
+            client_side_rate_limit,
+            loosely_typed_pages_read_as_the_strict_ones,
+            an_unreadable_record_costs_only_itself,
+            stale_kept_alive_connections_cost_nothing,
+            uploads_during_a_walk_are_reported_and_never_doubled,
+            deletions_during_a_walk_are_reported
         );
     };
     (@cases $subject:ty; $($case:ident),* $(,)?) => {
@@ -158,6 +167,8 @@ fn api_requests(server: &MockServer) -> Vec<LoggedRequest> {
 /// The cases. Each panics with a message naming what failed.
 pub mod cases {
     use super::*;
+
+    pub use crate::nothing_lost::*;
 
     /// Every documented refusal comes back as its typed variant.
     pub fn documented_errors_are_typed<S: Subject>() {
