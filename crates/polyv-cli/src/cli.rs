@@ -118,7 +118,8 @@ pub(crate) struct ByUploaderArgs {
     #[arg(long)]
     pub(crate) published: bool,
 
-    /// Result order (orderType 1-4) [server default: ptime-desc]
+    /// Result order (orderType 1-4) [default: ptime-desc for one page; ptime-asc with --all,
+    /// so that videos uploaded during the walk land at its end instead of shifting every page]
     #[arg(long, value_enum, value_name = "ORDER")]
     pub(crate) order: Option<OrderArg>,
 
@@ -130,7 +131,9 @@ pub(crate) struct ByUploaderArgs {
     #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..), conflicts_with = "all")]
     pub(crate) page: Option<u32>,
 
-    /// Fetch every page, writing each as it arrives
+    /// Fetch every page, writing each as it arrives; oldest first unless --order says otherwise.
+    /// No video is written twice; a listing that changes during the walk gets a warning, and a
+    /// record that cannot be read gets a warning line and exit status 4
     #[arg(long)]
     pub(crate) all: bool,
 

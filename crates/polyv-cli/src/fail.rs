@@ -2,8 +2,9 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
-use polyv_core::{Error, TransportErrorKind};
+use polyv_core::{Error, StopReason, TransportErrorKind};
 
 /// The exit statuses scripts rely on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub(crate) enum Status {
     Usage = 2,
     /// 3: network or server trouble that the retries did not cure.
     Trouble = 3,
+    /// 4: the command finished, but some records could not be read (each
+    /// was reported on stderr; every other record was written).
+    Incomplete = 4,
 }
 
 impl From<Status> for ExitCode {
@@ -35,6 +39,37 @@ pub(crate) enum Failure {
     Mock(io::Error),
     /// stdout was closed by its reader (`polyv ... | head`): not an error.
     StdoutClosed,
+    /// Everything readable was written, but this many records were not
+    /// (each already reported with a warning).
+    Unreadable {
+        /// Records that could not be read.
+        records: u64,
+        /// Records that were written.
+        written: u64,
+    },
+}
+
+/// How the last call that failed for good ended: its attempts and why it
+/// stopped, as the SDK's observer reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GaveUp {
+    pub(crate) attempts: u32,
+    pub(crate) reason: StopReason,
+}
+
+/// The last [`GaveUp`] of this process (the CLI makes its calls for one
+/// command; the hint describes the one that failed).
+static LAST_GAVE_UP: Mutex<Option<GaveUp>> = Mutex::new(None);
+
+/// Remembers how a call gave up, for the hint.
+pub(crate) fn record_gave_up(gave_up: GaveUp) {
+    if let Ok(mut slot) = LAST_GAVE_UP.lock() {
+        *slot = Some(gave_up);
+    }
+}
+
+fn last_gave_up() -> Option<GaveUp> {
+    LAST_GAVE_UP.lock().ok().and_then(|slot| *slot)
 }
 
 impl From<Error> for Failure {
@@ -62,7 +97,9 @@ pub(crate) fn status_of(error: &Error) -> Status {
         Error::Api { .. } => Status::Refused,
         Error::QueryFailed
         | Error::Http { .. }
+        | Error::EmptyBody { .. }
         | Error::Truncated { .. }
+        | Error::UnreadableRecord(_)
         | Error::Decode { .. }
         | Error::BodyTooLarge { .. }
         | Error::Transport { .. } => Status::Trouble,
@@ -71,8 +108,9 @@ pub(crate) fn status_of(error: &Error) -> Status {
 }
 
 /// The lines to print on stderr for an SDK error: the server's own message
-/// verbatim when it sent one, then a hint of what to check.
-pub(crate) fn describe(error: &Error, retries: u32) -> Vec<String> {
+/// verbatim when it sent one, then a hint of what to check and, when a
+/// request was made, how many attempts were made and why they stopped.
+pub(crate) fn describe(error: &Error, retries: u32, gave_up: Option<GaveUp>) -> Vec<String> {
     let mut lines = Vec::with_capacity(3);
     match error.api_message() {
         Some(message) => {
@@ -81,38 +119,61 @@ pub(crate) fn describe(error: &Error, retries: u32) -> Vec<String> {
         }
         None => lines.push(format!("error: {}", printable(&error.to_string()))),
     }
-    let attempts = retries.saturating_add(1);
-    let gave_up = format!(
-        "gave up after {attempts} attempt{} (--retries {retries})",
-        if attempts == 1 { "" } else { "s" }
-    );
-    match error {
-        Error::MissingEnv(_) => lines.push(
-            "hint: export POLYV_USER_ID and POLYV_SECRET_KEY; no account? try `polyv demo` or `--mock`"
-                .into(),
+    let attempts = gave_up.map(|g| attempts_made(g, retries));
+    let hint = match error {
+        Error::MissingEnv(_) => Some(
+            "export POLYV_USER_ID and POLYV_SECRET_KEY; no account? try `polyv demo` or `--mock`"
+                .to_owned(),
         ),
-        Error::Transport { kind, .. } => {
-            let what = match kind {
-                TransportErrorKind::Connect => {
-                    "check --base-url / POLYV_BASE_URL and the network"
-                }
+        Error::Transport { kind, .. } => Some(
+            match kind {
+                TransportErrorKind::Connect => "check --base-url / POLYV_BASE_URL and the network",
                 TransportErrorKind::Timeout => "the server was slow; raise --timeout or --retries",
                 _ => "the connection failed; try again or raise --retries",
-            };
-            lines.push(format!("hint: {what}; {gave_up}"));
-        }
-        Error::Http { status, .. } => lines.push(format!(
-            "hint: HTTP {status} came from the server or a proxy in between; {gave_up}"
+            }
+            .to_owned(),
+        ),
+        Error::Http { status, .. } => Some(format!(
+            "HTTP {status} came from the server or a proxy in between"
         )),
-        Error::QueryFailed | Error::Truncated { .. } => {
-            lines.push(format!("hint: the server is having trouble; {gave_up}"));
+        Error::EmptyBody { .. } | Error::QueryFailed | Error::Truncated { .. } => {
+            Some("the server is having trouble".to_owned())
         }
         Error::Api { .. } if error.is_retryable() => {
-            lines.push(format!("hint: the server is having trouble; {gave_up}"));
+            Some("the server is having trouble".to_owned())
         }
-        _ => {}
+        _ => None,
+    };
+    match (hint, attempts) {
+        (Some(hint), Some(attempts)) => lines.push(format!("hint: {hint}; {attempts}")),
+        (Some(hint), None) => lines.push(format!("hint: {hint}")),
+        (None, Some(attempts)) if error.is_retryable() => lines.push(format!("hint: {attempts}")),
+        (None, _) => {}
     }
     lines
+}
+
+/// "gave up after 4 attempts (--retries 3)", or why there were fewer.
+fn attempts_made(gave_up: GaveUp, retries: u32) -> String {
+    let GaveUp { attempts, reason } = gave_up;
+    let plural = if attempts == 1 { "" } else { "s" };
+    match reason {
+        StopReason::RetriesExhausted => {
+            format!("gave up after {attempts} attempt{plural} (--retries {retries})")
+        }
+        StopReason::NotRetryable => {
+            format!("stopped after {attempts} attempt{plural}: retrying cannot fix this error")
+        }
+        StopReason::RetryAfterTooLong { requested, cap } => format!(
+            "stopped after {attempts} attempt{plural}: the server asked to retry after {} s, longer than the {} s the client waits",
+            requested.as_secs(),
+            cap.as_secs()
+        ),
+        StopReason::NotSafeToResend => format!(
+            "stopped after {attempts} attempt{plural}: the call must not run twice and may have reached the server"
+        ),
+        _ => format!("stopped after {attempts} attempt{plural}: {reason}"),
+    }
 }
 
 /// Prints `failure` on stderr and returns its exit status. A closed stderr
@@ -120,7 +181,14 @@ pub(crate) fn describe(error: &Error, retries: u32) -> Vec<String> {
 pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
     let (status, lines) = match failure {
         Failure::StdoutClosed => return Status::Success,
-        Failure::Sdk(error) => (status_of(error), describe(error, retries)),
+        Failure::Sdk(error) => (status_of(error), describe(error, retries, last_gave_up())),
+        Failure::Unreadable { records, written } => (
+            Status::Incomplete,
+            vec![format!(
+                "error: {records} record{} could not be read (see the warnings above); the other {written} were written",
+                if *records == 1 { "" } else { "s" }
+            )],
+        ),
         Failure::Output(error) => (
             Status::Trouble,
             vec![format!("error: cannot write the output: {error}")],
@@ -139,7 +207,7 @@ pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
 
 /// Control characters escaped, so a message from the network cannot drive
 /// the terminal; everything else verbatim.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {
@@ -204,24 +272,83 @@ mod tests {
         ];
         for (error, status) in cases {
             assert_eq!(status_of(&error), status, "{error:?}");
-            assert!(!describe(&error, 3).is_empty());
+            assert!(!describe(&error, 3, None).is_empty());
         }
     }
 
     #[test]
     fn server_messages_come_first_and_verbatim() {
-        let lines = describe(&Error::SignNotRight, 3);
+        let lines = describe(&Error::SignNotRight, 3, None);
         assert_eq!(lines[0], "error: the sign is not right.");
         assert!(lines[1].starts_with("hint: ") && lines[1].contains("polyv sign --explain"));
-        let lines = describe(&Error::from_api(401, "new\x1b[2J message."), 3);
+        let lines = describe(&Error::from_api(401, "new\x1b[2J message."), 3, None);
         assert_eq!(lines[0], "error: new\\u{1b}[2J message.");
         let http = Error::Http {
             status: 502,
             retry_after: None,
             excerpt: "<html>".into(),
         };
-        let lines = describe(&http, 0);
+        let exhausted = GaveUp {
+            attempts: 1,
+            reason: StopReason::RetriesExhausted,
+        };
+        let lines = describe(&http, 0, Some(exhausted));
         assert!(lines[0].contains("HTTP 502"));
-        assert!(lines[1].contains("1 attempt (--retries 0)"));
+        assert!(
+            lines[1].contains("gave up after 1 attempt (--retries 0)"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn hints_say_how_many_attempts_were_made_and_why_they_stopped() {
+        let busy = Error::Http {
+            status: 503,
+            retry_after: Some(std::time::Duration::from_secs(3600)),
+            excerpt: String::new(),
+        };
+        let too_long = GaveUp {
+            attempts: 1,
+            reason: StopReason::RetryAfterTooLong {
+                requested: std::time::Duration::from_secs(3600),
+                cap: std::time::Duration::from_secs(60),
+            },
+        };
+        let hint = describe(&busy, 3, Some(too_long)).join("\n");
+        assert!(
+            hint.contains("stopped after 1 attempt: the server asked to retry after 3600 s"),
+            "{hint}"
+        );
+        assert!(!hint.contains("4 attempts"), "{hint}");
+        let redirect = Error::Http {
+            status: 302,
+            retry_after: None,
+            excerpt: String::new(),
+        };
+        let final_error = GaveUp {
+            attempts: 1,
+            reason: StopReason::NotRetryable,
+        };
+        let hint = describe(&redirect, 3, Some(final_error)).join("\n");
+        assert!(
+            hint.contains("stopped after 1 attempt: retrying cannot fix this error"),
+            "{hint}"
+        );
+        let refused = Error::Transport {
+            kind: TransportErrorKind::Connect,
+            message: "refused".into(),
+        };
+        let used_up = GaveUp {
+            attempts: 4,
+            reason: StopReason::RetriesExhausted,
+        };
+        let hint = describe(&refused, 3, Some(used_up)).join("\n");
+        assert!(
+            hint.contains("gave up after 4 attempts (--retries 3)"),
+            "{hint}"
+        );
+        // No request made (bad input): no attempts to speak of.
+        let hint = describe(&Error::InvalidInput("x".into()), 3, None).join("\n");
+        assert!(!hint.contains("attempt"), "{hint}");
     }
 }

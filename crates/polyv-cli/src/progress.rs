@@ -93,6 +93,19 @@ pub(crate) fn rate(videos: u64, elapsed: Duration) -> String {
     format!("{per_sec:.0} videos/s")
 }
 
+/// `retrying in 4.6 s (attempt 3 of 4): <why the last one failed>`.
+pub(crate) fn retry_line(
+    delay: Duration,
+    next_attempt: u32,
+    max_attempts: u32,
+    error: &polyv_core::Error,
+) -> String {
+    format!(
+        "retrying in {:.1} s (attempt {next_attempt} of {max_attempts}): {error}",
+        delay.as_secs_f64()
+    )
+}
+
 /// The summary after a walk.
 pub(crate) fn summary(videos: u64, pages: u32, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
@@ -122,6 +135,15 @@ mod tests {
         assert_eq!(
             summary(1, 1, Duration::from_millis(500)),
             "1 video from 1 page in 0.50s (2 videos/s)"
+        );
+        assert_eq!(
+            retry_line(
+                Duration::from_millis(4600),
+                3,
+                4,
+                &polyv_core::Error::QueryFailed
+            ),
+            "retrying in 4.6 s (attempt 3 of 4): the server failed the query (server said `query failed.`); retrying may help"
         );
         // Disabled progress writes nothing and does not fail.
         let mut p = Progress::with_enabled(false);

@@ -6,15 +6,15 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use clap::CommandFactory as _;
 use polyv_blocking::Client;
 use polyv_core::{
-    Config, Credentials, ENV_SECRET_KEY, Error, GetByUploader, RetryPolicy, SecretKey,
-    canonical_string,
+    CallEvent, Config, Credentials, ENV_SECRET_KEY, Error, GetByUploader, Order, Page,
+    Progress as WalkProgress, RetryPolicy, SecretKey, Video, canonical_string,
 };
 use polyv_mock::{DEMO_SECRET_KEY, DEMO_USER_ID, MockServer};
 
 use crate::cli::{
     ByUploaderArgs, Cli, Command, DemoArgs, Format, GlobalArgs, SignArgs, VideosCommand,
 };
-use crate::fail::Failure;
+use crate::fail::{self, Failure, GaveUp};
 use crate::progress::{self, Progress};
 use crate::render::Renderer;
 
@@ -76,8 +76,12 @@ fn query(args: &ByUploaderArgs) -> Result<GetByUploader, Error> {
     if args.published {
         builder = builder.published_only(true);
     }
-    if let Some(order) = args.order {
-        builder = builder.order(order.into());
+    match args.order {
+        Some(order) => builder = builder.order(order.into()),
+        // A whole listing walked newest first shifts under every upload
+        // that lands during the walk; oldest first, uploads land at the end.
+        None if args.all => builder = builder.order(Order::PtimeAsc),
+        None => {}
     }
     if let Some(size) = args.page_size {
         builder = builder.page_size(size);
@@ -102,8 +106,10 @@ fn config(
     credentials: Credentials,
     base_url: Option<&str>,
 ) -> Result<Config, Error> {
-    let mut config =
-        Config::new(credentials).with_retry(RetryPolicy::default().with_retries(global.retries));
+    let retry_lines = io::stderr().is_terminal();
+    let mut config = Config::new(credentials)
+        .with_retry(RetryPolicy::default().with_retries(global.retries))
+        .with_observer(move |event| observe(event, retry_lines));
     if let Some(timeout) = global.timeout {
         config = config.with_timeout(timeout);
     }
@@ -111,6 +117,34 @@ fn config(
         config = config.with_base_url(base_url)?;
     }
     Ok(config)
+}
+
+/// What the SDK tells about its calls: a line per retry on a terminal, and
+/// how the failing call gave up, for the hint.
+fn observe(event: &CallEvent<'_>, retry_lines: bool) {
+    match event {
+        CallEvent::Retrying {
+            attempt,
+            max_attempts,
+            delay,
+            error,
+            ..
+        } if retry_lines => {
+            // Over the progress line, which redraws itself on the next page.
+            let _ = writeln!(
+                io::stderr().lock(),
+                "\r\x1b[2K{}",
+                progress::retry_line(*delay, attempt.saturating_add(1), *max_attempts, error)
+            );
+        }
+        CallEvent::GaveUp {
+            attempts, reason, ..
+        } => fail::record_gave_up(GaveUp {
+            attempts: *attempts,
+            reason: *reason,
+        }),
+        _ => {}
+    }
 }
 
 /// `--base-url` or `POLYV_BASE_URL`; an empty value means the default.
@@ -135,7 +169,9 @@ fn walk(args: &ByUploaderArgs) -> Option<usize> {
 }
 
 /// Fetches one page, or every page when `walk` gives a fetch-ahead, writing
-/// each page to stdout as it arrives and flushing it.
+/// each page to stdout as it arrives and flushing it. A record that cannot
+/// be read gets a warning line on stderr and the rest go on; the command
+/// then ends with [`Failure::Unreadable`] (exit status 4).
 fn list(
     client: &Client,
     query: &GetByUploader,
@@ -147,10 +183,12 @@ fn list(
         BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
         format,
     );
+    let mut unreadable = 0;
     let Some(fetch_ahead) = walk else {
         let page = client.get_by_uploader(query)?;
         output(out.page(&page.items))?;
         output(out.finish())?;
+        unreadable += warn_unreadable(&page);
         let last = page.last_page();
         let more = if u64::from(page.page_number) < last {
             format!(
@@ -166,7 +204,7 @@ fn list(
             page.items.len(),
             page.total_items
         ));
-        return Ok(());
+        return incomplete(unreadable, out.written());
     };
 
     let mut pages = client.pages(query).fetch_ahead(fetch_ahead);
@@ -175,8 +213,15 @@ fn list(
     #[allow(clippy::while_let_on_iterator)]
     while let Some(page) = pages.next() {
         progress.clear();
-        let page = page?;
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => {
+                warn_listing_changed(&pages.progress());
+                return Err(error.into());
+            }
+        };
         output(out.page(&page.items))?;
+        unreadable += warn_unreadable(&page);
         progress.update(
             pages.progress().pages_done,
             pages.progress().last_page,
@@ -189,7 +234,51 @@ fn list(
         pages.progress().pages_done,
         progress.elapsed(),
     ));
-    Ok(())
+    warn_listing_changed(&pages.progress());
+    incomplete(unreadable, out.written())
+}
+
+/// One warning line on stderr per record of `page` that could not be read;
+/// returns how many there were.
+fn warn_unreadable(page: &Page<Video>) -> u64 {
+    let mut stderr = io::stderr().lock();
+    for record in &page.unreadable {
+        let _ = writeln!(
+            stderr,
+            "warning: {}",
+            fail::printable(&format!("{record}; as sent: {}", record.raw))
+        );
+    }
+    page.unreadable.len() as u64
+}
+
+/// Once per walk, when the listing changed while it was walked.
+fn warn_listing_changed(progress: &WalkProgress) {
+    if let Some(change) = progress.total_changed {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "warning: the listing changed during the walk (totalItems {} -> {}, first seen on page {}): \
+             no video was written twice ({} repeat{} dropped), but some may have been skipped; \
+             walk in upload order (--order ptime-asc, the default with --all) or run again",
+            change.before,
+            change.after,
+            change.first_seen_on_page,
+            progress.duplicates_dropped,
+            if progress.duplicates_dropped == 1 {
+                ""
+            } else {
+                "s"
+            },
+        );
+    }
+}
+
+fn incomplete(records: u64, written: u64) -> Result<(), Failure> {
+    if records == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Unreadable { records, written })
+    }
 }
 
 /// A closed stdout (`| head`) ends the command quietly; other write errors

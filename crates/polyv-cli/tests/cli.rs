@@ -771,3 +771,235 @@ fn verbose_logs_to_stderr_only_when_asked() {
     assert_status(&out, 0);
     assert_eq!(stderr(&out), "");
 }
+
+/// The demo account with `n` videos from one sub-account, oldest first.
+fn demo_with(n: usize) -> Dataset {
+    let mut ds = Dataset::empty_demo();
+    ds.add_videos(DEMO_USER_ID, DEMO_SUB_ACCOUNTS[0], DEMO_ROOT_CATAID, n);
+    ds
+}
+
+fn jsonl_vids(out: &Output) -> Vec<String> {
+    stdout(out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["vid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn exit_4_when_a_record_cannot_be_read_and_every_other_is_written() {
+    let ds = demo_with(60);
+    let server = MockServer::builder()
+        .dataset(ds.clone())
+        .fault(FaultRule::on_requests(Fault::UnreadableRecord, [2]))
+        .start()
+        .unwrap();
+    let bad_vid = ds.videos[30].vid.clone();
+    let out = run(
+        &mut polyv(&server),
+        &[
+            "videos",
+            "by-uploader",
+            "--all",
+            "--page-size",
+            "20",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_status(&out, 4);
+    let vids = jsonl_vids(&out);
+    let expected: Vec<String> = ds
+        .videos
+        .iter()
+        .map(|v| v.vid.clone())
+        .filter(|v| *v != bad_vid)
+        .collect();
+    assert_eq!(vids, expected, "every readable video, in order");
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains(&format!("record 10 of page 2 (vid {bad_vid})"))
+            && warnings[0].contains("data.contents[10].times")
+            && warnings[0].contains(r#""times":{}"#),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "error: 1 record could not be read (see the warnings above); the other 59 were written"
+        ),
+        "{err}"
+    );
+
+    // One page on its own: the same warning, the same status.
+    let server = MockServer::builder()
+        .dataset(ds)
+        .fault(FaultRule::always(Fault::UnreadableRecord))
+        .start()
+        .unwrap();
+    let out = run(
+        &mut polyv(&server),
+        &["videos", "by-uploader", "--page", "2", "--page-size", "20"],
+    );
+    assert_status(&out, 4);
+    assert_eq!(stdout(&out).lines().count(), 19);
+    assert_eq!(
+        stderr(&out)
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn all_walks_oldest_first_unless_told_otherwise() {
+    let server = MockServer::builder()
+        .dataset(demo_with(30))
+        .start()
+        .unwrap();
+    let out = run(&mut polyv(&server), &["videos", "by-uploader", "--all"]);
+    assert_status(&out, 0);
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.param("orderType") == Some("1")),
+        "{requests:?}"
+    );
+    server.clear_requests();
+    let out = run(&mut polyv(&server), &["videos", "by-uploader"]);
+    assert_status(&out, 0);
+    assert_eq!(
+        server.requests()[0].param("orderType"),
+        None,
+        "one page keeps the server's order"
+    );
+    server.clear_requests();
+    let out = run(
+        &mut polyv(&server),
+        &["videos", "by-uploader", "--all", "--order", "times-desc"],
+    );
+    assert_status(&out, 0);
+    assert_eq!(server.requests()[0].param("orderType"), Some("4"));
+}
+
+#[test]
+fn a_listing_that_changes_during_the_walk_is_warned_about_once() {
+    let server = MockServer::builder()
+        .dataset(demo_with(100))
+        .fault(FaultRule::on_requests(Fault::Upload { count: 5 }, [2]))
+        .start()
+        .unwrap();
+    let out = run(
+        &mut polyv(&server),
+        &[
+            "videos",
+            "by-uploader",
+            "--all",
+            "--order",
+            "ptime-desc",
+            "--page-size",
+            "20",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_status(&out, 0);
+    let vids = jsonl_vids(&out);
+    let unique: std::collections::HashSet<&String> = vids.iter().collect();
+    assert_eq!(unique.len(), vids.len(), "no video written twice");
+    assert_eq!(vids.len(), 100);
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("warning: the listing changed").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("totalItems 100 -> 105"), "{err}");
+    assert!(err.contains("5 repeats dropped"), "{err}");
+    assert!(err.contains("--order ptime-asc"), "{err}");
+}
+
+#[test]
+fn hints_tell_the_attempts_made_and_why_they_stopped() {
+    let server = MockServer::builder()
+        .videos(10)
+        .fault(FaultRule::always(Fault::TooManyRequests {
+            retry_after_secs: 3600,
+        }))
+        .start()
+        .unwrap();
+    let out = run(
+        &mut polyv(&server),
+        &["videos", "by-uploader", "--retries", "3"],
+    );
+    assert_status(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("stopped after 1 attempt: the server asked to retry after 3600 s"),
+        "{err}"
+    );
+    assert!(!err.contains("4 attempts"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+
+    let server = MockServer::builder()
+        .videos(10)
+        .fault(FaultRule::always(Fault::BadGateway))
+        .start()
+        .unwrap();
+    let out = run(
+        &mut polyv(&server),
+        &["videos", "by-uploader", "--retries", "2"],
+    );
+    assert_status(&out, 3);
+    assert!(
+        stderr(&out).contains("gave up after 3 attempts (--retries 2)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A server that closes each kept-alive connection after one answer,
+/// without saying so: 20 walks of 30 pages with `--retries 0`, sequential
+/// and fetching ahead, and not one fails.
+#[test]
+fn stale_kept_alive_connections_do_not_fail_walks() {
+    let server = MockServer::builder()
+        .dataset(demo_with(600))
+        .silent_close(true)
+        .start()
+        .unwrap();
+    for fetch_ahead in ["1", "4"] {
+        for run_number in 1..=20 {
+            server.clear_requests();
+            let out = run(
+                &mut polyv(&server),
+                &[
+                    "videos",
+                    "by-uploader",
+                    "--all",
+                    "--page-size",
+                    "20",
+                    "--retries",
+                    "0",
+                    "--fetch-ahead",
+                    fetch_ahead,
+                    "--format",
+                    "jsonl",
+                ],
+            );
+            assert_status(&out, 0);
+            assert_eq!(stdout(&out).lines().count(), 600, "run {run_number}");
+            assert_eq!(
+                server.requests().len(),
+                30,
+                "run {run_number}: each page once"
+            );
+        }
+    }
+}

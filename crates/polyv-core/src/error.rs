@@ -71,6 +71,14 @@ pub enum Error {
         /// A short, printable excerpt of the body.
         excerpt: String,
     },
+    /// The server answered with no body at all (HTTP 204, or an empty 200)
+    /// where Polyv's JSON envelope was expected. Worth retrying when the
+    /// status is a success or a server error.
+    #[error("HTTP {status} with an empty body, where Polyv's JSON was expected")]
+    EmptyBody {
+        /// The HTTP status code.
+        status: u16,
+    },
     /// A success status whose JSON body ended early: the connection was cut or
     /// a proxy truncated it. Worth retrying.
     #[error("HTTP {status} with a truncated JSON body: {excerpt:?}")]
@@ -174,6 +182,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::QueryFailed | Self::Truncated { .. } => true,
+            Self::EmptyBody { status } => {
+                (200..300).contains(status) || *status == 429 || (500..600).contains(status)
+            }
             Self::Api { code, .. } => *code == 429 || (500..600).contains(code),
             Self::Http { status, .. } => *status == 429 || (500..600).contains(status),
             Self::Transport { kind, .. } => !matches!(kind, TransportErrorKind::Other),

@@ -127,6 +127,9 @@ pub fn parse_response<T: DeserializeOwned>(
                 code: Some(200), ..
             }) => Err(decode_error::<T>(body)),
             Ok(envelope) => Err(refusal(envelope, status, retry_after, body)),
+            Err(_) if body.trim_ascii().is_empty() && status != 429 && status < 500 => {
+                Err(Error::EmptyBody { status })
+            }
             Err(_) if err.is_eof() && (200..300).contains(&status) => Err(Error::Truncated {
                 status,
                 excerpt: excerpt(body),
@@ -425,6 +428,23 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn empty_bodies_are_called_empty() {
+        for (status, body) in [(204, &b""[..]), (200, b""), (200, b" \r\n")] {
+            let err = parse_response::<Page<Video>>(status, None, body).unwrap_err();
+            assert!(
+                matches!(err, Error::EmptyBody { status: s } if s == status),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("empty body"), "{err}");
+            assert!(err.is_retryable());
+        }
+        // A throttling or failing server keeps its status and Retry-After.
+        let err =
+            parse_response::<Page<Video>>(503, Some(Duration::from_secs(1)), b"").unwrap_err();
+        assert!(matches!(err, Error::Http { status: 503, .. }), "{err:?}");
     }
 
     #[test]
