@@ -1,15 +1,11 @@
 //! Client configuration, request signing, and the state every clone of a
 //! client shares.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use crate::call::{CallEvent, Observer};
-use crate::endpoint::PTIME_PARAM;
-use crate::policy::{Pacer, RateLimit, RetryPolicy};
-use crate::sign::{SIGN_PARAM, byte_order, pair_buf, sign_pairs};
-use crate::{Credentials, Endpoint, Error, Params};
+use crate::driver::{CallEvent, Observer};
+use crate::sign::{self, Carrier};
+use crate::{Credentials, Endpoint, Error, RateLimit, RetryPolicy};
 
 /// Polyv's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.polyv.net";
@@ -240,7 +236,10 @@ impl Config {
 
     /// Signs the endpoint's call at `now_ms` (milliseconds since the epoch, as
     /// the server's clock would read it) and returns the request to send:
-    /// method, URL with the encoded, signed query, `Accept` and `User-Agent`.
+    /// method, URL, `Accept` and `User-Agent`, and for a GET the encoded,
+    /// signed query, for a POST the same as an
+    /// `application/x-www-form-urlencoded; charset=UTF-8` body (empty for a
+    /// GET).
     ///
     /// Every attempt must be prepared afresh: a signed request expires after
     /// 3 minutes and must never be resent.
@@ -248,34 +247,48 @@ impl Config {
         &self,
         endpoint: &E,
         now_ms: u64,
-    ) -> Result<http::Request<()>, Error> {
-        let url = self.signed_url(endpoint, now_ms)?;
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let method = endpoint.method();
+        let carrier = if method == http::Method::GET || method == http::Method::HEAD {
+            Carrier::Query
+        } else {
+            Carrier::Form
+        };
+        let encoded = sign::encode(endpoint, &self.credentials, &self.base_url, now_ms, carrier)?;
         let user_agent = self.user_agent_header.clone().ok_or_else(|| {
             Error::InvalidInput(format!(
                 "the user agent {:?} is not a valid header value",
                 self.user_agent
             ))
         })?;
-        let uri = http::Uri::try_from(url)
+        let uri = http::Uri::try_from(encoded.url)
             .map_err(|err| Error::InvalidInput(format!("cannot build the request URL: {err}")))?;
         // Assembled in place rather than through `http::request::Builder`,
         // whose chained results move the whole request head at every step.
-        let mut request = http::Request::new(());
-        *request.method_mut() = endpoint.method();
+        let mut request = http::Request::new(encoded.form.map(String::into_bytes).unwrap_or_default());
+        *request.method_mut() = method;
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
-        headers.reserve(2);
+        headers.reserve(3);
         headers.insert(
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),
         );
         headers.insert(http::header::USER_AGENT, user_agent);
+        if carrier == Carrier::Form {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(FORM_CONTENT_TYPE),
+            );
+        }
         Ok(request)
     }
 
-    /// The lean path under [`prepare`](Self::prepare): only the signed URL,
-    /// for HTTP clients that take a URL string (and for the method and
-    /// headers, [`Endpoint::method`] and [`user_agent`](Self::user_agent)).
+    /// The lean path under [`prepare`](Self::prepare) for a GET endpoint:
+    /// only the signed URL, for HTTP clients that take a URL string (and for
+    /// the method and headers, [`Endpoint::method`] and
+    /// [`user_agent`](Self::user_agent)). A POST endpoint's parameters go in
+    /// its body: use [`prepare`](Self::prepare).
     ///
     /// When every parameter is signed (as for get-by-uploader), the query
     /// lists them in signing order, `ptime` included, then `sign`: it reads
@@ -295,132 +308,19 @@ impl Config {
         endpoint: &E,
         now_ms: u64,
     ) -> Result<String, Error> {
-        let mut params = Params::new();
-        endpoint.params(&mut params);
-        let signed = endpoint.signed_params();
-        let mut ptime_digits = itoa::Buffer::new();
-        let ptime = ptime_digits.format(now_ms);
-
-        // One pass over the parameters: reject the reserved names, pick what
-        // is signed, and size the URL.
-        let mut pairs = pair_buf();
-        let mut ptime_placed = false;
-        let mut all_signed = true;
-        let mut query_len = 0;
-        for (name, value) in params.iter() {
-            if value.is_empty() {
-                continue;
-            }
-            if name == PTIME_PARAM || name == SIGN_PARAM {
-                return Err(Error::InvalidInput(format!(
-                    "the parameter `{name}` is set by the signer; do not pass it"
-                )));
-            }
-            query_len += name.len() + value.len() + 2;
-            if signed.includes(name) {
-                // `ptime` goes before the first name after it: parameters
-                // listed in signing order then stay in order, and signing
-                // skips the sort. In any other order the signer sorts anyway.
-                if !ptime_placed && byte_order(name, PTIME_PARAM).is_gt() {
-                    pairs.push((PTIME_PARAM, ptime));
-                    ptime_placed = true;
-                }
-                pairs.push((name, value));
-            } else {
-                all_signed = false;
-            }
+        let method = endpoint.method();
+        if method != http::Method::GET && method != http::Method::HEAD {
+            return Err(Error::InvalidInput(format!(
+                "a {method} endpoint sends its parameters in the body: use Config::prepare"
+            )));
         }
-        if !ptime_placed {
-            pairs.push((PTIME_PARAM, ptime));
-        }
-        let sign = sign_pairs(pairs.as_mut_slice(), self.credentials.secret_key());
-
-        let user_id = self.credentials.user_id();
-        // Room for a path with the user id in it, `ptime=`, `&sign=` and the
-        // 40 digits of the sign, plus a few escapes (`%40` in an email):
-        // growing the URL would copy it.
-        let path_len = user_id.as_str().len() + 64;
-        let tail_len = "ptime=&sign=".len() + ptime.len() + 40 + 24;
-        let mut url =
-            String::with_capacity(self.base_url.len() + path_len + 1 + query_len + tail_len);
-        url.push_str(&self.base_url);
-        endpoint.write_path(user_id, &mut url);
-        url.push('?');
-        if all_signed {
-            // The signed pairs are every parameter and `ptime`, now in
-            // signing order: the query follows it.
-            for &(name, value) in pairs.as_slice() {
-                push_pair(&mut url, name, value);
-            }
-        } else {
-            for (name, value) in params.iter() {
-                if !value.is_empty() {
-                    push_pair(&mut url, name, value);
-                }
-            }
-            // Digits: nothing to encode.
-            url.push_str("ptime=");
-            url.push_str(ptime);
-            url.push('&');
-        }
-        // Hex digits: nothing to encode.
-        url.push_str("sign=");
-        url.push_str(sign.as_str());
-        Ok(url)
+        sign::encode(endpoint, &self.credentials, &self.base_url, now_ms, Carrier::Query)
+            .map(|encoded| encoded.url)
     }
 }
 
-/// Appends `name=value&`, form-urlencoded as PHP's `http_build_query` does.
-#[inline]
-fn push_pair(url: &mut String, name: &str, value: &str) {
-    push_encoded(url, name);
-    url.push('=');
-    push_encoded(url, value);
-    url.push('&');
-}
-
-/// The bytes `application/x-www-form-urlencoded` leaves as they are.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
-        b += 1;
-    }
-    table
-};
-
-/// Form-urlencodes `text` onto `url`, byte for byte what
-/// `form_urlencoded::byte_serialize` writes (a property test holds them
-/// equal): unreserved runs are copied whole, a space becomes `+`, any other
-/// byte `%XX`.
-#[inline]
-fn push_encoded(url: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let bytes = text.as_bytes();
-    let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if UNRESERVED[usize::from(b)] {
-            continue;
-        }
-        // A run of unreserved (ASCII) bytes starts and ends on char boundaries.
-        if run_start < i {
-            url.push_str(&text[run_start..i]);
-        }
-        if b == b' ' {
-            url.push('+');
-        } else {
-            url.push('%');
-            url.push(char::from(HEX[usize::from(b >> 4)]));
-            url.push(char::from(HEX[usize::from(b & 0xF)]));
-        }
-        run_start = i + 1;
-    }
-    if run_start < bytes.len() {
-        url.push_str(&text[run_start..]);
-    }
-}
+/// The `Content-Type` of a POST's form body, as Polyv's SDK sends it.
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=UTF-8";
 
 fn validate_base_url(base_url: &str) -> Result<String, Error> {
     let invalid = |why: &str| Error::InvalidInput(format!("base URL {base_url:?}: {why}"));
@@ -436,51 +336,6 @@ fn validate_base_url(base_url: &str) -> Result<String, Error> {
         return Err(invalid("it must not have a query or fragment"));
     }
     Ok(base_url.trim_end_matches('/').to_owned())
-}
-
-/// What every clone of a client shares: the clock offset learnt from the
-/// server and the rate-limit pacer. Transports keep one behind an `Arc`.
-#[derive(Debug)]
-pub struct ClientState {
-    clock_offset_ms: AtomicI64,
-    pacer: Option<Mutex<Pacer>>,
-}
-
-impl ClientState {
-    /// Fresh state for a client with this configuration.
-    pub fn new(config: &Config) -> Self {
-        Self {
-            clock_offset_ms: AtomicI64::new(0),
-            pacer: config
-                .rate_limit()
-                .map(|limit| Mutex::new(Pacer::new(limit))),
-        }
-    }
-
-    /// The server's clock minus ours, in milliseconds, as last measured.
-    pub fn clock_offset_ms(&self) -> i64 {
-        self.clock_offset_ms.load(Ordering::Relaxed)
-    }
-
-    /// Stores a newly measured clock offset for later calls.
-    pub fn set_clock_offset_ms(&self, offset: i64) {
-        self.clock_offset_ms.store(offset, Ordering::Relaxed);
-    }
-
-    /// Books one request with the rate limiter at `now` (a monotonic time the
-    /// transport measures from a fixed start) and returns how long to wait
-    /// before sending it: zero when there is no limit.
-    pub fn pace(&self, now: Duration) -> Duration {
-        match &self.pacer {
-            // A poisoned lock only means another thread panicked mid-update of
-            // two plain numbers; the pacer is still usable.
-            Some(pacer) => pacer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .reserve(now),
-            None => Duration::ZERO,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -540,7 +395,7 @@ mod tests {
             .unwrap()
             .param("vid", "v")
             .param("format", "json")
-            .signed(SignedParams::Only(&["vid"]));
+            .signed(SignedParams::only(&["vid"]));
         let url = config().signed_url(&partly, 1).unwrap();
         assert!(url.contains("/x?vid=v&format=json&ptime=1&sign="), "{url}");
         let tricky = RawCall::get("/p")
@@ -561,7 +416,7 @@ mod tests {
             .unwrap()
             .param("vid", "v")
             .param("extra", "not signed")
-            .signed(SignedParams::Only(&["vid"]));
+            .signed(SignedParams::only(&["vid"]));
         let req = config().prepare(&only, 5).unwrap();
         let expected = sign(
             [("vid", "v"), ("ptime", "5")],
@@ -613,40 +468,6 @@ mod tests {
                 &secret,
             );
             assert!(url.ends_with(&format!("&sign={expected}")), "{params:?}");
-        }
-    }
-
-    #[test]
-    fn state_shares_offset_and_paces() {
-        let limited = Config::new(Credentials::new("u", "k").unwrap()).with_rate_limit(Some(
-            RateLimit::new(10, Duration::from_secs(1)).with_burst(1),
-        ));
-        let state = ClientState::new(&limited);
-        assert_eq!(state.pace(Duration::ZERO), Duration::ZERO);
-        assert_eq!(state.pace(Duration::ZERO), Duration::from_millis(100));
-        state.set_clock_offset_ms(-5);
-        assert_eq!(state.clock_offset_ms(), -5);
-        let free = ClientState::new(&limited.with_rate_limit(None));
-        for _ in 0..1000 {
-            assert_eq!(free.pace(Duration::ZERO), Duration::ZERO);
-        }
-    }
-
-    #[test]
-    fn encoding_matches_form_urlencoded() {
-        for text in [
-            "",
-            "plain-._*09AZaz",
-            "a+b c&d=e#f@x.com",
-            "测试 😀",
-            "%2B",
-            "~!'()",
-            "\u{7f}\u{0}",
-        ] {
-            let mut ours = String::new();
-            push_encoded(&mut ours, text);
-            let reference: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
-            assert_eq!(ours, reference, "{text:?}");
         }
     }
 

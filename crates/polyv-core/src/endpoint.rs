@@ -5,8 +5,9 @@ use std::fmt::{self, Write as _};
 
 use serde::de::DeserializeOwned;
 
-use crate::inline::InlineList;
-use crate::{Error, UserId};
+use std::num::NonZeroU32;
+
+use crate::{Error, Page, SignedParams, UserId};
 
 /// The parameter that carries the request time in milliseconds.
 pub const PTIME_PARAM: &str = "ptime";
@@ -24,9 +25,9 @@ pub const PTIME_PARAM: &str = "ptime";
 /// params.push_number("page", 2);
 /// assert_eq!(params.iter().collect::<Vec<_>>(), [("email", "a+b@example.com"), ("page", "2")]);
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Params<'a> {
-    list: InlineList<Entry<'a>>,
+    list: Vec<Entry<'a>>,
 }
 
 #[derive(Clone, Copy)]
@@ -62,10 +63,8 @@ impl<'a> Params<'a> {
     /// No parameters.
     pub fn new() -> Self {
         Self {
-            list: InlineList::new(Entry {
-                name: "",
-                value: Value::Text(""),
-            }),
+            // Room for every parameter an endpoint of this SDK sends.
+            list: Vec::with_capacity(8),
         }
     }
 
@@ -97,12 +96,12 @@ impl<'a> Params<'a> {
 
     /// The parameters as `(name, value)` pairs, in the order they were added.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.list.as_slice().iter().map(Entry::pair)
+        self.list.iter().map(Entry::pair)
     }
 
     /// How many parameters there are.
     pub fn len(&self) -> usize {
-        self.list.as_slice().len()
+        self.list.len()
     }
 
     /// Whether there are none.
@@ -111,35 +110,9 @@ impl<'a> Params<'a> {
     }
 }
 
-impl Default for Params<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl fmt::Debug for Params<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-/// Which parameters an endpoint signs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SignedParams {
-    /// Every non-empty query parameter, `ptime` included (get-by-uploader and
-    /// most v2 endpoints).
-    All,
-    /// Only these names (plus `ptime`, which Polyv always signs).
-    Only(&'static [&'static str]),
-}
-
-impl SignedParams {
-    pub(crate) fn includes(self, name: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(names) => name == PTIME_PARAM || names.contains(&name),
-        }
     }
 }
 
@@ -172,7 +145,8 @@ pub trait Endpoint {
     /// The type of the envelope's `data` on success.
     type Data: DeserializeOwned;
 
-    /// The HTTP method; GET unless the endpoint says otherwise.
+    /// The HTTP method; GET unless the endpoint says otherwise. A POST sends
+    /// its parameters as an `application/x-www-form-urlencoded` body.
     fn method(&self) -> http::Method {
         http::Method::GET
     }
@@ -181,15 +155,17 @@ pub trait Endpoint {
     /// being built: the path costs no allocation of its own).
     fn write_path(&self, user_id: &UserId, path: &mut String);
 
-    /// Lists the query parameters, raw, borrowed from the endpoint. Empty
-    /// values are dropped from the query and the signature alike; `ptime`
-    /// and `sign` are added when signing. Listing them in signing order
-    /// (byte order of the names) spares the signer a sort.
+    /// Lists the parameters, raw, borrowed from the endpoint: the query of a
+    /// GET, the form body of a POST. Blank values are dropped from what is
+    /// sent and signed alike; `ptime` and `sign` are added when signing.
+    /// Listing them in signing order (byte order of the names) spares the
+    /// signer a sort.
     fn params<'a>(&'a self, params: &mut Params<'a>);
 
-    /// Which parameters are signed; all of them unless the endpoint says otherwise.
+    /// Which parameters are signed; every one sent unless the endpoint says
+    /// otherwise (see [`SignedParams`] for the shapes Polyv uses).
     fn signed_params(&self) -> SignedParams {
-        SignedParams::All
+        SignedParams::ALL
     }
 
     /// Whether sending this call twice is harmless, so that it may be retried
@@ -223,8 +199,32 @@ pub trait Endpoint {
     }
 }
 
+/// An endpoint whose `data` is a [`Page`] and which can be asked for any page:
+/// what the pagination walker needs.
+pub trait Paged: Endpoint<Data = Page<Self::Item>> + Clone {
+    /// The type of one listed item.
+    type Item;
+
+    /// The page this call asks for.
+    fn page_number(&self) -> u32;
+
+    /// The same call for another page.
+    fn for_page(&self, page: NonZeroU32) -> Self;
+
+    /// The key that identifies an item across pages (a video's `vid`), so a
+    /// walk over a listing that changes never delivers one item twice;
+    /// `None` (the default) for items without one.
+    fn item_key(item: &Self::Item) -> Option<&str> {
+        let _ = item;
+        None
+    }
+}
+
 /// Any path with any parameters, signed like the rest, `data` left as JSON:
-/// the escape hatch for endpoints this SDK does not type yet.
+/// the escape hatch for endpoints this SDK does not type yet. It can say
+/// everything a typed endpoint can: the method (a POST sends a form body),
+/// each signing shape ([`SignedParams`]), whether it may be sent twice, and
+/// any `data` (an object, an array, `true`, a string; `""` reads as `null`).
 ///
 /// `{userid}` in the path is replaced by the account id.
 ///
@@ -234,10 +234,19 @@ pub trait Endpoint {
 /// let config = Config::new(Credentials::new("u1", "secret")?);
 /// let call = RawCall::get("/v2/video/{userid}/get-by-uploader")?
 ///     .param("page", "2")
-///     .signed(SignedParams::All);
+///     .signed(SignedParams::ALL);
 /// let request = config.prepare(&call, 1_700_000_000_000)?;
 /// assert!(request.uri().to_string().starts_with("https://api.polyv.net/v2/video/u1/get-by-uploader?page=2&ptime=1700000000000&sign="));
-/// # Ok::<(), polyv_core::Error>(())
+///
+/// // updateCata: a form POST signing a fixed subset and the unsent `userid`.
+/// let rename = RawCall::post("/v2/video/{userid}/updateCata")?
+///     .param("cataid", "1466567123649")
+///     .param("cataname", "polyv")
+///     .signed(SignedParams::only_with_user_id(&["cataid", "cataname"]));
+/// let request = config.prepare(&rename, 1_469_599_842_000)?;
+/// assert_eq!(request.method(), "POST");
+/// assert!(std::str::from_utf8(request.body())?.starts_with("cataid=1466567123649&cataname=polyv&ptime=1469599842000&sign="));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawCall {
@@ -265,14 +274,21 @@ impl RawCall {
             method,
             path,
             params: Vec::new(),
-            signed: SignedParams::All,
+            signed: SignedParams::ALL,
             resend_safe: None,
         })
     }
 
-    /// A GET call.
+    /// A GET call: the parameters go in the query.
     pub fn get(path: impl Into<String>) -> Result<Self, Error> {
         Self::new(http::Method::GET, path)
+    }
+
+    /// A POST call: the parameters go in an
+    /// `application/x-www-form-urlencoded` body. Not sent twice unless
+    /// [`resend_safe`](Self::resend_safe) says so.
+    pub fn post(path: impl Into<String>) -> Result<Self, Error> {
+        Self::new(http::Method::POST, path)
     }
 
     /// Adds a parameter.
@@ -318,7 +334,7 @@ impl Endpoint for RawCall {
     }
 
     fn signed_params(&self) -> SignedParams {
-        self.signed
+        self.signed.clone()
     }
 
     fn resend_safe(&self) -> bool {

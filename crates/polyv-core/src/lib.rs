@@ -25,44 +25,36 @@
 //! # Ok::<(), polyv_core::Error>(())
 //! ```
 //!
-//! Transports that retry use [`Call`], which adds re-signing on every
-//! attempt, the retry policy and clock-skew correction around the same two
-//! steps; walkers use [`Paginator`].
+//! The crate root holds what users of the API need; the API's areas are
+//! modules ([`videos`]); [`driver`] holds the machinery a transport runs
+//! ([`driver::Call`]: pacing, re-signing every attempt, retries, clock-skew
+//! correction; [`driver::Paginator`]: walking pages), for anyone plugging in
+//! an HTTP client of their own.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod call;
 mod config;
 mod credentials;
+pub mod driver;
 mod endpoint;
 mod error;
-mod get_by_uploader;
-mod inline;
 pub mod lenient;
 mod page;
-mod paginate;
-mod policy;
 mod response;
 mod sign;
-mod video;
+pub mod videos;
 
-pub use call::{Call, CallEvent, Next, Observer, Response};
-pub use config::{ClientState, Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
+pub use config::{Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, FORM_CONTENT_TYPE};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
-pub use endpoint::{Endpoint, PTIME_PARAM, Params, RawCall, SignedParams, redact_signed};
+pub use driver::{CallEvent, Observer, Progress, RateLimit, RetryPolicy, StopReason, TotalChange};
+pub use endpoint::{Endpoint, PTIME_PARAM, Paged, Params, RawCall, redact_signed};
 pub use error::{Error, TransportErrorKind};
-pub use get_by_uploader::{GetByUploader, GetByUploaderBuilder, MAX_PAGE_SIZE, Order, Paged};
 pub use page::{Page, RecordError, Records};
-pub use paginate::{Paginator, Progress, TotalChange};
-pub use policy::{
-    Pacer, RateLimit, RetryDecision, RetryPolicy, StopReason, clock_offset_ms, corrected_ms,
-    unix_ms,
-};
 pub use response::{parse_page_response, parse_response, parse_retry_after};
-pub use sign::{SIGN_PARAM, Sign, canonical_string, sign};
-pub use video::{Tags, Timestamp, Video, VideoStatus};
+pub use sign::{SIGN_PARAM, Sign, SignedParams, canonical_string, sign};
+pub use videos::{GetByUploader, Order, Video, VideoStatus};
 
 /// Re-exported so callers name the same `http` types the core speaks.
 pub use http;

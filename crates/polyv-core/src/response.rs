@@ -114,10 +114,14 @@ pub fn parse_response<T: DeserializeOwned>(
             ..
         }) => match data {
             Data::Value(value) => Ok(value),
-            Data::Empty | Data::Absent => Err(Error::Decode {
-                path: "data".into(),
-                message: "the response said success but carried no data".into(),
-            }),
+            // Some calls answer success with `"data": ""` (del-videos): fine
+            // for a type that can be nothing (`()`, `Option`, JSON `null`).
+            Data::Empty | Data::Absent => {
+                T::deserialize(().into_deserializer()).map_err(|_: de::value::Error| Error::Decode {
+                    path: "data".into(),
+                    message: "the response said success but carried no data".into(),
+                })
+            }
         },
         Ok(envelope) => Err(refusal(envelope, status, retry_after, body)),
         // Slow path, errors only: learn whether the body was an envelope at

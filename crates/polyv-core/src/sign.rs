@@ -1,16 +1,22 @@
-//! Polyv's v2 request signature, for any endpoint.
+//! Signing and encoding: everything between an [`Endpoint`]'s parameters and
+//! the bytes of a request.
 //!
-//! The rule (see `NOTES.md`): take the non-empty parameters except `sign`,
-//! sort them by name in byte order, join them as `name=value` with `&` using
-//! the raw values, append the secret key, and write the SHA-1 of that as 40
-//! uppercase hex digits.
+//! The rule (see `NOTES.md` and the spec's A.4): take the parameters to sign,
+//! drop the empty ones and `sign`, sort them by name in byte order, join them
+//! as `name=value` with `&` using the raw values, append the secret key, and
+//! write the SHA-1 of that as 40 uppercase hex digits. Which parameters are
+//! signed is the endpoint's [`SignedParams`]: every one sent (most
+//! endpoints), or a fixed subset that may include the account id as `userid`
+//! although only the path carries it (cataJson, updateCata, ...). The
+//! parameters travel form-urlencoded, in the query of a GET or the body of a
+//! POST; the server decodes them and signs the decoded values.
 
 use std::fmt;
 
 use sha1::{Digest, Sha1};
 
-use crate::SecretKey;
-use crate::inline::InlineList;
+use crate::endpoint::PTIME_PARAM;
+use crate::{Credentials, Endpoint, Error, Params, SecretKey};
 
 /// The parameter that carries the signature; never part of what is signed.
 pub const SIGN_PARAM: &str = "sign";
@@ -47,12 +53,297 @@ impl fmt::Debug for Sign {
     }
 }
 
-/// The pairs to sign, borrowed; on the stack for any endpoint this SDK knows.
-pub(crate) type PairBuf<'a> = InlineList<(&'a str, &'a str)>;
+/// The parameter that carries the account id in the fixed-subset signatures.
+const USER_ID_PARAM: &str = "userid";
 
-/// An empty [`PairBuf`].
-pub(crate) fn pair_buf<'a>() -> PairBuf<'a> {
-    InlineList::new(("", ""))
+/// Which parameters an endpoint signs: one of Polyv's three signing shapes.
+///
+/// ```
+/// use polyv_core::SignedParams;
+///
+/// // Most endpoints: every non-empty parameter sent, `ptime` included.
+/// let all = SignedParams::ALL;
+/// // updateCata: these, plus the account id as `userid`, which only the path carries.
+/// let update = SignedParams::only_with_user_id(&["cataid", "cataname"]);
+/// // Anything stated by hand (for a `RawCall`).
+/// let custom = SignedParams::names(["vid"]).and_user_id();
+/// assert_ne!(all, update);
+/// assert_eq!(update, SignedParams::names(["cataid", "cataname"]).and_user_id());
+/// # let _ = custom;
+/// ```
+#[derive(Debug, Clone)]
+pub struct SignedParams {
+    /// `None`: every parameter sent.
+    names: Option<Names>,
+    /// Whether the account id is signed as `userid`.
+    user_id: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Names {
+    Static(&'static [&'static str]),
+    Owned(Vec<String>),
+}
+
+impl Names {
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Self::Static(names) => names.contains(&name),
+            Self::Owned(names) => names.iter().any(|n| n == name),
+        }
+    }
+
+    fn sorted(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = match self {
+            Self::Static(names) => names.to_vec(),
+            Self::Owned(names) => names.iter().map(String::as_str).collect(),
+        };
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+impl PartialEq for SignedParams {
+    fn eq(&self, other: &Self) -> bool {
+        self.user_id == other.user_id
+            && match (&self.names, &other.names) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.sorted() == b.sorted(),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for SignedParams {}
+
+impl SignedParams {
+    /// Every non-empty parameter sent, `ptime` included (get-by-uploader and
+    /// most v2 endpoints).
+    pub const ALL: Self = Self {
+        names: None,
+        user_id: false,
+    };
+
+    /// Only these parameters (each when sent non-empty) and `ptime`; other
+    /// parameters are sent but not signed.
+    pub const fn only(names: &'static [&'static str]) -> Self {
+        Self {
+            names: Some(Names::Static(names)),
+            user_id: false,
+        }
+    }
+
+    /// Only these parameters and `ptime`, **plus the account id as
+    /// `userid`**, which the path carries and the request does not send: the
+    /// shape of cataJson, updateCata, deleteCata, changeCata and viewlog.
+    pub const fn only_with_user_id(names: &'static [&'static str]) -> Self {
+        Self {
+            names: Some(Names::Static(names)),
+            user_id: true,
+        }
+    }
+
+    /// Only these parameters and `ptime`, named at run time (for a
+    /// [`RawCall`](crate::RawCall)).
+    pub fn names<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            names: Some(Names::Owned(names.into_iter().map(Into::into).collect())),
+            user_id: false,
+        }
+    }
+
+    /// Signs the account id as `userid` too (it is not sent).
+    pub fn and_user_id(mut self) -> Self {
+        self.user_id = true;
+        self
+    }
+
+    /// Whether a sent parameter of this name is signed.
+    pub fn includes(&self, name: &str) -> bool {
+        name == PTIME_PARAM || self.names.as_ref().is_none_or(|names| names.contains(name))
+    }
+
+    /// Whether the account id is signed as `userid`.
+    pub fn signs_user_id(&self) -> bool {
+        self.user_id
+    }
+}
+
+impl Default for SignedParams {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// How the parameters travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    Query,
+    Form,
+}
+
+/// A signed call, encoded: the URL and, for a form POST, the body.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub(crate) url: String,
+    pub(crate) form: Option<String>,
+}
+
+/// Lists, signs and encodes `endpoint`'s parameters for these credentials at
+/// `now_ms`: the one place a request's bytes are decided.
+pub(crate) fn encode<E: Endpoint + ?Sized>(
+    endpoint: &E,
+    credentials: &Credentials,
+    base_url: &str,
+    now_ms: u64,
+    carrier: Carrier,
+) -> Result<Encoded, Error> {
+    let mut params = Params::new();
+    endpoint.params(&mut params);
+    let signed = endpoint.signed_params();
+    let mut ptime_digits = itoa::Buffer::new();
+    let ptime = ptime_digits.format(now_ms);
+    let user_id = credentials.user_id();
+
+    // One pass over the parameters: reject the reserved names, drop the
+    // blank ones (the SDK neither sends nor signs them), pick what is signed
+    // and size the output.
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(params.len() + 2);
+    let mut ptime_placed = false;
+    let mut sent_is_signed = !signed.signs_user_id();
+    let mut encoded_len = 0;
+    for (name, value) in params.iter() {
+        if is_blank(value) {
+            continue;
+        }
+        if name == PTIME_PARAM || name == SIGN_PARAM {
+            return Err(Error::InvalidInput(format!(
+                "the parameter `{name}` is set by the signer; do not pass it"
+            )));
+        }
+        encoded_len += name.len() + value.len() + 2;
+        if signed.includes(name) {
+            // `ptime` goes before the first name after it: parameters
+            // listed in signing order then stay in order, and signing
+            // skips the sort. In any other order the signer sorts anyway.
+            if !ptime_placed && byte_order(name, PTIME_PARAM).is_gt() {
+                pairs.push((PTIME_PARAM, ptime));
+                ptime_placed = true;
+            }
+            pairs.push((name, value));
+        } else {
+            sent_is_signed = false;
+        }
+    }
+    if !ptime_placed {
+        pairs.push((PTIME_PARAM, ptime));
+    }
+    if signed.signs_user_id() {
+        pairs.push((USER_ID_PARAM, user_id.as_str()));
+    }
+    let sign = sign_pairs(&mut pairs, credentials.secret_key());
+
+    // Room for the parameters, `ptime=`, `&sign=` and the 40 digits of the
+    // sign, plus a few escapes (`%40` in an email): growing would copy.
+    let mut out = String::with_capacity(encoded_len + "ptime=&sign=".len() + ptime.len() + 64);
+    if sent_is_signed {
+        // The signed pairs are every parameter sent and `ptime`, now in
+        // signing order: the encoding follows it and reads as what was signed.
+        for &(name, value) in &pairs {
+            push_pair(&mut out, name, value);
+        }
+    } else {
+        for (name, value) in params.iter() {
+            if !is_blank(value) {
+                push_pair(&mut out, name, value);
+            }
+        }
+        // Digits: nothing to encode.
+        out.push_str("ptime=");
+        out.push_str(ptime);
+        out.push('&');
+    }
+    // Hex digits: nothing to encode.
+    out.push_str("sign=");
+    out.push_str(sign.as_str());
+
+    let path_len = user_id.as_str().len() + 64;
+    let mut url = String::with_capacity(
+        base_url.len() + path_len + if carrier == Carrier::Query { 1 + out.len() } else { 0 },
+    );
+    url.push_str(base_url);
+    endpoint.write_path(user_id, &mut url);
+    let form = match carrier {
+        Carrier::Query => {
+            url.push('?');
+            url.push_str(&out);
+            None
+        }
+        Carrier::Form => Some(out),
+    };
+    Ok(Encoded { url, form })
+}
+
+/// Blank values are neither sent nor signed, as in Polyv's SDK (`isBlank`).
+fn is_blank(value: &str) -> bool {
+    value.trim().is_empty()
+}
+
+/// Appends `name=value&`, form-urlencoded as PHP's `http_build_query` does.
+#[inline]
+fn push_pair(out: &mut String, name: &str, value: &str) {
+    push_encoded(out, name);
+    out.push('=');
+    push_encoded(out, value);
+    out.push('&');
+}
+
+/// The bytes `application/x-www-form-urlencoded` leaves as they are.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+        b += 1;
+    }
+    table
+};
+
+/// Form-urlencodes `text` onto `out`, byte for byte what
+/// `form_urlencoded::byte_serialize` writes (a property test holds them
+/// equal): unreserved runs are copied whole, a space becomes `+`, any other
+/// byte `%XX`.
+#[inline]
+pub(crate) fn push_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = text.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if UNRESERVED[usize::from(b)] {
+            continue;
+        }
+        // A run of unreserved (ASCII) bytes starts and ends on char boundaries.
+        if run_start < i {
+            out.push_str(&text[run_start..i]);
+        }
+        if b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
+        }
+        run_start = i + 1;
+    }
+    if run_start < bytes.len() {
+        out.push_str(&text[run_start..]);
+    }
 }
 
 /// Puts the pairs in signing order: byte order of the names, values breaking
@@ -81,17 +372,14 @@ pub(crate) fn byte_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Keeps the parameters that take part in the signature.
-fn signed_pairs<'a, I>(params: I) -> PairBuf<'a>
+fn signed_pairs<'a, I>(params: I) -> Vec<(&'a str, &'a str)>
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let mut pairs = pair_buf();
-    for (name, value) in params {
-        if !value.is_empty() && name != SIGN_PARAM {
-            pairs.push((name, value));
-        }
-    }
-    pairs
+    params
+        .into_iter()
+        .filter(|&(name, value)| !value.is_empty() && name != SIGN_PARAM)
+        .collect()
 }
 
 /// Calls `emit` with each piece of the canonical string, in order, so that
@@ -141,10 +429,9 @@ where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
     let mut pairs = signed_pairs(params);
-    let pairs = pairs.as_mut_slice();
-    into_signing_order(pairs);
+    into_signing_order(&mut pairs);
     let mut out = String::new();
-    for_each_piece(pairs, |piece| out.push_str(piece));
+    for_each_piece(&pairs, |piece| out.push_str(piece));
     out
 }
 
@@ -166,13 +453,14 @@ pub fn sign<'a, I>(params: I, secret: &SecretKey) -> Sign
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    sign_pairs(signed_pairs(params).as_mut_slice(), secret)
+    sign_pairs(&mut signed_pairs(params), secret)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inline::INLINE_ITEMS;
+    /// The most parameters an endpoint of this SDK sends, `ptime` included.
+    const INLINE_ITEMS: usize = 8;
 
     #[test]
     fn byte_order_is_strs_order() {
@@ -287,5 +575,91 @@ mod tests {
             canonical_string([("page", "1"), ("orderType", "2"), ("Z", "3")]),
             "Z=3&orderType=2&page=1"
         );
+    }
+
+    #[test]
+    fn encoding_matches_form_urlencoded() {
+        for text in [
+            "",
+            "plain-._*09AZaz",
+            "a+b c&d=e#f@x.com",
+            "测试 😀",
+            "%2B",
+            "~!'()",
+            "\u{7f}\u{0}",
+        ] {
+            let mut ours = String::new();
+            push_encoded(&mut ours, text);
+            let reference: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            assert_eq!(ours, reference, "{text:?}");
+        }
+    }
+
+    /// The spec's vectors (A.7): Polyv's own and the derived fixtures.
+    #[test]
+    fn the_specs_vectors_for_every_signing_shape() {
+        let secret = SecretKey::new("tIQp4ATe9Z");
+        let generic = sign([("ptime", "1"), ("vid", "test1")], &SecretKey::new("test2"));
+        assert_eq!(generic.as_str(), "C2B1558D697EA3AF4ED2FC90152751860C1E2163");
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (
+                &[("cataid", "1466567123649"), ("cataname", "polyv"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                "DB6037A8186F71E6D992F16E1C148CF94D164C1D",
+            ),
+            (
+                &[("ptime", "1469599842000"), ("userid", "3828390191")],
+                "2978737EA5C53917AFBE04A8151858187F0C23C6",
+            ),
+            (
+                &[("cataid", "1466567123649"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                "EB9E36F247C2343C770324C804E8C52A9C944CFB",
+            ),
+            (
+                &[
+                    ("cataid", "1466567123649"),
+                    ("ptime", "1469599842000"),
+                    ("userid", "3828390191"),
+                    ("vids", "3828390191de2b3fd3467c36187aac08_3,382839019131be68715e9455f8d0971a_3"),
+                ],
+                "69932E53B9135058A1C1323450ADE6525FF96C33",
+            ),
+            (
+                &[("day", "20160713"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                "3DC04285D04E70B8063852D151A0EF421B62F6FC",
+            ),
+            (
+                &[("cataid", "1466567123649"), ("cataname", "分类 A"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                "DF3A24BA0BF137474B3A9AA19A9F95C324060524",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            assert_eq!(sign(pairs.iter().copied(), &secret).as_str(), expected, "{pairs:?}");
+        }
+        let del_videos = sign(
+            [
+                ("deleteType", "1"),
+                ("ptime", "1469599842000"),
+                ("requestId", "0123456789abcdef0123456789abcdef"),
+                ("userId", "3828390191"),
+                ("vids", "3828390191de2b3fd3467c36187aac08_3,382839019131be68715e9455f8d0971a_3"),
+            ],
+            &secret,
+        );
+        assert_eq!(del_videos.as_str(), "727931A78B939DB967A5071ED448ACF3D6C61583");
+    }
+
+    #[test]
+    fn signed_params_say_what_they_include() {
+        let all = SignedParams::ALL;
+        assert!(all.includes("anything") && !all.signs_user_id());
+        let update = SignedParams::only_with_user_id(&["cataid", "cataname"]);
+        assert!(update.includes("cataid") && update.includes("ptime"));
+        assert!(!update.includes("requestId") && update.signs_user_id());
+        assert_eq!(
+            SignedParams::names(["cataname", "cataid", "cataid"]).and_user_id(),
+            update
+        );
+        assert_ne!(SignedParams::only(&["cataid", "cataname"]), update);
+        assert_eq!(SignedParams::default(), SignedParams::ALL);
     }
 }

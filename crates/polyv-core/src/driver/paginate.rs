@@ -29,7 +29,8 @@ use crate::{Page, Paged};
 /// the end instead of shifting every page.
 ///
 /// ```
-/// use polyv_core::{GetByUploader, Page, Paginator, Video};
+/// use polyv_core::driver::Paginator;
+/// use polyv_core::{GetByUploader, Page, Video};
 ///
 /// let mut walk = Paginator::new(GetByUploader::new());
 /// let first = walk.next_query().unwrap();
@@ -116,7 +117,8 @@ impl<E: Paged> Paginator<E> {
     /// they arrive. With a window of 1 this is the sequential walk.
     ///
     /// ```
-    /// use polyv_core::{GetByUploader, Paginator};
+    /// use polyv_core::GetByUploader;
+    /// use polyv_core::driver::Paginator;
     ///
     /// let mut walk = Paginator::new(GetByUploader::new());
     /// // Until a response tells where the listing ends, only page 1 is due.
@@ -222,6 +224,24 @@ impl<E: Paged> Paginator<E> {
             _ => true,
         });
         self.progress.duplicates_dropped += (before - page.items.len()) as u64;
+    }
+
+    /// Judges what came back for the page the walk waits for
+    /// ([`next_page`](Self::next_page)): a page that belongs to the walk is
+    /// returned (its duplicates dropped, see [`accept`](Self::accept)); a
+    /// failed fetch ends the walk and its error is returned, never skipped;
+    /// another page than the one asked for ends the walk with `None`.
+    pub fn judge(
+        &mut self,
+        fetched: Result<Page<E::Item>, crate::Error>,
+    ) -> Option<Result<Page<E::Item>, crate::Error>> {
+        match fetched {
+            Err(error) => {
+                self.fail();
+                Some(Err(error))
+            }
+            Ok(mut page) => self.accept(&mut page).then_some(Ok(page)),
+        }
     }
 
     /// Ends the walk early.

@@ -317,7 +317,7 @@ impl<'de> Deserialize<'de> for Video {
 /// asked, so parsing a page allocates nothing per tag.
 ///
 /// ```
-/// use polyv_core::Tags;
+/// use polyv_core::videos::Tags;
 ///
 /// assert_eq!(Tags::from("教程,入门").iter().collect::<Vec<_>>(), ["教程", "入门"]);
 /// assert!(Tags::from("").is_empty());
@@ -358,7 +358,7 @@ impl<'a> From<&'a str> for Tags<'a> {
 /// A point in time as milliseconds since the Unix epoch, as Polyv sends it.
 ///
 /// ```
-/// use polyv_core::Timestamp;
+/// use polyv_core::videos::Timestamp;
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let t = Timestamp::from_millis(1540797491063);

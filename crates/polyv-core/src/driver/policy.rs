@@ -11,7 +11,8 @@ use crate::Error;
 /// When and how often a failed call is tried again.
 ///
 /// ```
-/// use polyv_core::{Error, RetryDecision, RetryPolicy, StopReason};
+/// use polyv_core::driver::{RetryDecision, RetryPolicy, StopReason};
+/// use polyv_core::Error;
 /// use std::time::Duration;
 ///
 /// let policy = RetryPolicy::default();
@@ -177,7 +178,7 @@ impl RetryPolicy {
 /// second is added to centre the truncation.
 ///
 /// ```
-/// use polyv_core::clock_offset_ms;
+/// use polyv_core::driver::clock_offset_ms;
 ///
 /// // Sent at t, answered at t+200ms, and the server's clock said t+600s.
 /// let sent = 1_700_000_000_000;
@@ -249,7 +250,7 @@ impl RateLimit {
 /// clone of a client.
 ///
 /// ```
-/// use polyv_core::{Pacer, RateLimit};
+/// use polyv_core::driver::{Pacer, RateLimit};
 /// use std::time::Duration;
 ///
 /// let mut pacer = Pacer::new(RateLimit::new(10, Duration::from_secs(1)).with_burst(1));

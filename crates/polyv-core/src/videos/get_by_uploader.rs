@@ -2,7 +2,7 @@
 
 use std::num::NonZeroU32;
 
-use crate::{Endpoint, Error, Page, Params, UserId, Video};
+use crate::{Endpoint, Error, Page, Paged, Params, UserId, Video};
 
 /// The largest `pageSize` Polyv accepts.
 pub const MAX_PAGE_SIZE: u16 = 1000;
@@ -226,27 +226,6 @@ impl Endpoint for GetByUploader {
         if let Some(yes) = self.published_only {
             params.push("published", flag(yes));
         }
-    }
-}
-
-/// An endpoint whose `data` is a [`Page`] and which can be asked for any page:
-/// what the pagination walker needs.
-pub trait Paged: Endpoint<Data = Page<Self::Item>> + Clone {
-    /// The type of one listed item.
-    type Item;
-
-    /// The page this call asks for.
-    fn page_number(&self) -> u32;
-
-    /// The same call for another page.
-    fn for_page(&self, page: NonZeroU32) -> Self;
-
-    /// The key that identifies an item across pages (a video's `vid`), so a
-    /// walk over a listing that changes never delivers one item twice;
-    /// `None` (the default) for items without one.
-    fn item_key(item: &Self::Item) -> Option<&str> {
-        let _ = item;
-        None
     }
 }
 
