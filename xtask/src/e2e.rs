@@ -15,7 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt as _;
 use polyv_core::{
-    Config, Credentials, GetByUploader, Order, Page, Paged as _, Video, parse_response, unix_ms,
+    Config, Credentials, GetByUploader, Order, Page, Paged as _, Video, driver::unix_ms,
+    parse_response,
 };
 
 /// An error message; the harness stops on the first one.

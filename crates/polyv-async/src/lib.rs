@@ -39,12 +39,12 @@
 mod pages;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use polyv_core::{Call, ClientState, Endpoint, Next, Paged, Response, redact_signed, unix_ms};
-use tracing::Instrument as _;
+use polyv_core::driver::{Call, ClientState, Response, Step, Tick, unix_ms};
+use polyv_core::{Endpoint, Paged, redact_signed};
 
-pub use pages::{Pages, Videos};
+pub use pages::{Items, Pages, Videos};
 pub use polyv_core::{
     self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
     RetryPolicy, TransportErrorKind, Video, VideoStatus,
@@ -87,14 +87,6 @@ struct Inner {
     fresh: reqwest::Client,
     /// The pacer's monotonic clock starts here.
     start: tokio::time::Instant,
-}
-
-/// What one attempt brought back, before the core judges it.
-struct Received {
-    status: u16,
-    date: Option<String>,
-    retry_after: Option<String>,
-    body: Vec<u8>,
 }
 
 impl Client {
@@ -200,67 +192,15 @@ impl Client {
     /// ```
     pub async fn call<E: Endpoint + ?Sized>(&self, endpoint: &E) -> Result<E::Data, Error> {
         let inner = &*self.inner;
-        let mut call = Call::new(&inner.config, endpoint, inner.state.clock_offset_ms());
-        let mut fresh_connection = false;
+        let mut call = Call::new(&inner.config, &inner.state, endpoint);
         loop {
-            let wait = inner.state.pace(inner.start.elapsed());
-            if !wait.is_zero() {
-                tracing::trace!(wait_ms = millis(wait), "rate limit: waiting");
-                tokio::time::sleep(wait).await;
-            }
-            let request = call.request(unix_ms(SystemTime::now()))?;
-            let span = tracing::debug_span!(
-                "polyv.attempt",
-                method = %request.method(),
-                path = request.uri().path(),
-                attempt = call.attempts(),
-            );
-            let started = tokio::time::Instant::now();
-            let outcome = self
-                .send(request, fresh_connection)
-                .instrument(span.clone())
-                .await;
-            let latency_ms = millis(started.elapsed());
-            let jitter = fastrand::f64();
-            let next = match outcome {
-                Ok(received) => {
-                    span.in_scope(|| {
-                        tracing::debug!(status = received.status, latency_ms, "response")
-                    });
-                    call.on_response(
-                        Response {
-                            status: received.status,
-                            date: received.date.as_deref(),
-                            retry_after: received.retry_after.as_deref(),
-                            body: &received.body,
-                            received_at_ms: unix_ms(SystemTime::now()),
-                        },
-                        jitter,
-                    )
+            match call.next(inner.tick()) {
+                Step::Wait(delay) => tokio::time::sleep(delay).await,
+                Step::Send(attempt) => {
+                    let outcome = self.send(attempt.request, attempt.fresh_connection).await;
+                    call.receive(outcome, inner.tick());
                 }
-                Err(error) => {
-                    span.in_scope(|| tracing::debug!(%error, latency_ms, "transport error"));
-                    call.on_transport_error(error, !fresh_connection, jitter)
-                }
-            };
-            fresh_connection = matches!(next, Next::ResendOnFreshConnection);
-            match next {
-                Next::ResendOnFreshConnection => {
-                    span.in_scope(|| tracing::debug!("stale connection: resending on a fresh one"));
-                }
-                Next::Retry(delay) => {
-                    span.in_scope(|| tracing::debug!(delay_ms = millis(delay), "retrying"));
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                }
-                Next::Done(result) => {
-                    inner.state.set_clock_offset_ms(call.clock_offset_ms());
-                    if let Err(error) = &result {
-                        span.in_scope(|| tracing::debug!(%error, "call failed"));
-                    }
-                    return result;
-                }
+                Step::Done(result) => return result,
             }
         }
     }
@@ -309,7 +249,17 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn videos(&self, query: &GetByUploader) -> Videos {
-        Videos::new(self.pages(query))
+        self.items(query.clone())
+    }
+
+    /// Every item of any paged endpoint, from the query's page on, as a lazy
+    /// [`Items`] stream.
+    pub fn items<E>(&self, query: E) -> Items<E>
+    where
+        E: Paged + Send + Sync + 'static,
+        E::Item: Send + 'static,
+    {
+        Items::new(self.paginate(query))
     }
 
     /// Every page the query matches, from its page on, as a lazy [`Pages`]
@@ -351,23 +301,27 @@ impl Client {
     /// Sends one signed request and reads the body up to the size limit.
     async fn send(
         &self,
-        request: polyv_core::http::Request<()>,
+        request: polyv_core::http::Request<Vec<u8>>,
         fresh_connection: bool,
-    ) -> Result<Received, Error> {
+    ) -> Result<Response, Error> {
         let inner = &*self.inner;
         let http = if fresh_connection {
             &inner.fresh
         } else {
             &inner.http
         };
-        let (parts, ()) = request.into_parts();
+        let (parts, body) = request.into_parts();
         // The URL carries the signature: it is parsed here and never printed.
         let url = reqwest::Url::parse(&parts.uri.to_string())
             .map_err(|err| Error::InvalidInput(format!("the request URL does not parse: {err}")))?;
-        let mut response = http
+        let mut builder = http
             .request(parts.method, url)
             .headers(parts.headers)
-            .timeout(inner.config.timeout())
+            .timeout(inner.config.timeout());
+        if !body.is_empty() {
+            builder = builder.body(body);
+        }
+        let mut response = builder
             .send()
             .await
             .map_err(|err| match map_reqwest_error(err) {
@@ -381,17 +335,8 @@ impl Client {
                 },
                 other => other,
             })?;
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        let date = header(reqwest::header::DATE);
-        let retry_after = header(reqwest::header::RETRY_AFTER);
         let status = response.status().as_u16();
-
+        let headers = std::mem::take(response.headers_mut());
         let limit = inner.config.max_body_bytes();
         let mut body = inner.config.body_buffer(response.content_length())?;
         while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
@@ -401,12 +346,18 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Received {
-            status,
-            date,
-            retry_after,
-            body,
-        })
+        Ok(Response::new(status, &headers, body))
+    }
+}
+
+impl Inner {
+    /// The clocks and a jitter, for the core's call driver.
+    fn tick(&self) -> Tick {
+        Tick {
+            unix_ms: unix_ms(SystemTime::now()),
+            monotonic: self.start.elapsed(),
+            jitter: fastrand::f64(),
+        }
     }
 }
 
@@ -496,10 +447,6 @@ fn transport_error(kind: TransportErrorKind, err: &dyn std::error::Error) -> Err
         kind,
         message: redact_signed(&message),
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

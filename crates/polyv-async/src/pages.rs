@@ -1,5 +1,5 @@
-//! Lazy walks over paged listings, driven by [`polyv_core::Paginator`], with
-//! optional bounded fetch-ahead.
+//! Lazy walks over paged listings, driven by [`polyv_core::driver::Paginator`],
+//! with optional bounded fetch-ahead.
 
 use std::fmt;
 use std::future::Future;
@@ -9,10 +9,10 @@ use std::task::{Context, Poll, ready};
 use futures_core::{FusedStream, Stream};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesOrdered;
-use polyv_core::{Paged, Paginator, Progress, Records};
-use tracing::Instrument as _;
+use polyv_core::driver::{Paginator, Progress};
+use polyv_core::{Paged, Records};
 
-use crate::{Client, Error, GetByUploader, Page, Video};
+use crate::{Client, Error, GetByUploader, Page};
 
 type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>>;
 
@@ -20,7 +20,7 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>
 /// `Result<Page<_>, Error>`. Made by [`Client::pages`] or [`Client::paginate`].
 ///
 /// It is lazy: a page is requested only when the stream is polled and needs
-/// it. [`polyv_core::Paginator`] judges every page, strictly in page order,
+/// it. [`polyv_core::driver::Paginator`] judges every page, strictly in page order,
 /// and decides when the walk ends (last page, empty or short page, a server
 /// answering another page than the one asked). After an error is yielded the
 /// stream ends: a failed page is never skipped. Every request, fetch-ahead
@@ -93,11 +93,8 @@ where
             .next_request(self.in_flight.len(), self.fetch_ahead)
         {
             let client = self.client.clone();
-            let page = query.page_number();
-            self.in_flight.push_back(Box::pin(
-                async move { client.call(&query).await }
-                    .instrument(tracing::debug_span!("polyv.page", page)),
-            ));
+            self.in_flight
+                .push_back(Box::pin(async move { client.call(&query).await }));
         }
     }
 }
@@ -128,31 +125,12 @@ where
             return Poll::Ready(None);
         }
         this.schedule();
-        let outcome = ready!(this.in_flight.poll_next_unpin(cx));
-        Poll::Ready(match outcome {
-            None => {
-                this.end();
-                None
-            }
-            Some(Err(error)) => {
-                this.end();
-                this.walk.fail();
-                Some(Err(error))
-            }
-            Some(Ok(mut page)) => {
-                if this.walk.accept(&mut page) {
-                    if this.walk.next_page().is_none() {
-                        this.end();
-                    }
-                    Some(Ok(page))
-                } else {
-                    // Another page than the one asked for: the paginator has
-                    // ended the walk.
-                    this.end();
-                    None
-                }
-            }
-        })
+        let judged =
+            ready!(this.in_flight.poll_next_unpin(cx)).and_then(|fetched| this.walk.judge(fetched));
+        if !matches!(judged, Some(Ok(_))) || this.walk.next_page().is_none() {
+            this.end();
+        }
+        Poll::Ready(judged)
     }
 }
 
@@ -180,14 +158,15 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
     }
 }
 
-/// Every video a [`GetByUploader`] query matches, in server order, as a
-/// [`Stream`] of `Result<Video, Error>`. Made by [`Client::videos`].
+/// Every item of a paged listing (every video, for a [`GetByUploader`]
+/// query), in server order, as a [`Stream`] of `Result<E::Item, Error>`. Made
+/// by [`Client::items`] and [`Client::videos`].
 ///
 /// A flattened [`Pages`]: lazy, pages judged strictly in order, optional
 /// bounded [`fetch_ahead`](Self::fetch_ahead). A record that could not be
 /// read is an [`Error::UnreadableRecord`] in its place, and the walk goes
 /// on; after a page-level error is yielded the stream ends (a failed page is
-/// never skipped silently). The same video is never yielded twice, even when
+/// never skipped silently). The same item is never yielded twice, even when
 /// the listing changes during the walk ([`Progress`] reports the change).
 ///
 /// ```no_run
@@ -197,20 +176,24 @@ impl<E: Paged + fmt::Debug> fmt::Debug for Pages<E> {
 /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
 /// let mut videos = client.videos(&GetByUploader::new()).fetch_ahead(4);
 /// while let Some(video) = videos.next().await {
-///     let video = video?;
-///     println!("{}/{:?} {}", videos.progress().pages_done, videos.progress().last_page, video.vid());
+///     println!("{}", video?.title());
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 #[must_use = "a stream does nothing unless polled"]
-pub struct Videos {
-    pages: Pages<GetByUploader>,
-    current: Records<Video>,
+pub struct Items<E: Paged> {
+    pages: Pages<E>,
+    current: Records<E::Item>,
 }
 
-impl Videos {
-    pub(crate) fn new(pages: Pages<GetByUploader>) -> Self {
+/// Every video a get-by-uploader query matches: see [`Items`].
+pub type Videos = Items<GetByUploader>;
+
+impl<E: Paged + Send + Sync + 'static> Items<E>
+where
+    E::Item: Send + 'static,
+{
+    pub(crate) fn new(pages: Pages<E>) -> Self {
         Self {
             pages,
             current: Records::default(),
@@ -242,29 +225,43 @@ impl Videos {
     /// println!("{} videos", all.len());
     /// # Ok(()) }
     /// ```
-    pub async fn collect_all(mut self) -> Result<Vec<Video>, Error> {
+    pub async fn collect_all(mut self) -> Result<Vec<E::Item>, Error> {
         let mut all = Vec::new();
-        while let Some(video) = self.next().await {
-            all.push(video?);
+        while let Some(item) = self.next().await {
+            all.push(item?);
         }
         Ok(all)
     }
+}
 
-    /// How far the walk has got (pages done, last page, total, failure).
+impl<E: Paged + fmt::Debug> fmt::Debug for Items<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Items")
+            .field("pages", &self.pages)
+            .field("buffered", &self.current.len())
+            .finish()
+    }
+}
+
+impl<E: Paged> Items<E> {
+    /// How far the walk has got (pages done, last page, total, changes,
+    /// failure).
     pub fn progress(&self) -> Progress {
         self.pages.progress()
     }
 }
 
-impl Stream for Videos {
-    type Item = Result<Video, Error>;
+impl<E: Paged + Send + Sync + 'static> Stream for Items<E>
+where
+    E::Item: Send + 'static,
+{
+    type Item = Result<E::Item, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
             if let Some(record) = this.current.next() {
-                let record = record.map_err(|e| Error::UnreadableRecord(Box::new(e)));
-                return Poll::Ready(Some(record));
+                return Poll::Ready(Some(record.map_err(Error::from)));
             }
             match ready!(this.pages.poll_next_unpin(cx)) {
                 Some(Ok(page)) => this.current = page.records(),
@@ -284,7 +281,10 @@ impl Stream for Videos {
     }
 }
 
-impl FusedStream for Videos {
+impl<E: Paged + Send + Sync + 'static> FusedStream for Items<E>
+where
+    E::Item: Send + 'static,
+{
     fn is_terminated(&self) -> bool {
         self.current.len() == 0 && self.pages.is_terminated()
     }

@@ -52,9 +52,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use polyv_core::{Call, ClientState, Endpoint, Next, Paged, Paginator, Response, unix_ms};
+use polyv_core::driver::{Call, ClientState, Paginator, Step, Tick, unix_ms};
+use polyv_core::{Endpoint, Paged};
 
-pub use pages::{Pages, Videos};
+pub use pages::{Items, Pages, Videos};
 pub use polyv_core::{
     self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
     RetryPolicy, TransportErrorKind, Video, VideoStatus,
@@ -108,7 +109,6 @@ impl Client {
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
     pub fn new(config: Config) -> Result<Self, Error> {
-        check_user_agent(&config)?;
         let agent = transport::agent(&config, true);
         let fresh = transport::agent(&config, false);
         Ok(Self::from_parts(config, agent, fresh))
@@ -175,7 +175,23 @@ impl Client {
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
     pub fn call<E: Endpoint + ?Sized>(&self, endpoint: &E) -> Result<E::Data, Error> {
-        self.call_page(endpoint, None)
+        let inner = &*self.inner;
+        let mut call = Call::new(&inner.config, &inner.state, endpoint);
+        loop {
+            match call.next(inner.tick()) {
+                Step::Wait(delay) => std::thread::sleep(delay),
+                Step::Send(attempt) => {
+                    let agent = if attempt.fresh_connection {
+                        &inner.fresh
+                    } else {
+                        &inner.agent
+                    };
+                    let outcome = transport::send(agent, attempt.request, &inner.config);
+                    call.receive(outcome, inner.tick());
+                }
+                Step::Done(result) => return result,
+            }
+        }
     }
 
     /// One page of the videos the sub-accounts uploaded.
@@ -191,7 +207,7 @@ impl Client {
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
     pub fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
-        self.call_page(query, Some(query.page()))
+        self.call(query)
     }
 
     /// Calls an endpoint this SDK does not type yet and returns its `data`
@@ -210,7 +226,9 @@ impl Client {
     }
 
     /// Every video the query matches, from its page on, fetched lazily one
-    /// page at a time. The iterator ends after yielding an error.
+    /// page at a time: [`items`](Self::items) for get-by-uploader. A record
+    /// that cannot be read is an error in its place and the walk goes on;
+    /// the iterator ends after a page-level error.
     ///
     /// ```no_run
     /// use polyv_blocking::{Client, GetByUploader};
@@ -224,7 +242,13 @@ impl Client {
     /// # Ok::<(), polyv_blocking::Error>(())
     /// ```
     pub fn videos(&self, query: &GetByUploader) -> Videos {
-        Videos::new(self.pages(query))
+        self.items(query.clone())
+    }
+
+    /// Every item of any paged endpoint, from the query's page on, fetched
+    /// lazily page by page (see [`Items`]).
+    pub fn items<E: Paged>(&self, query: E) -> Items<E> {
+        Items::new(self.paginate(query))
     }
 
     /// Every page the query matches, from its page on, fetched lazily. The
@@ -249,104 +273,17 @@ impl Client {
     pub fn paginate<E: Paged>(&self, query: E) -> Pages<E> {
         Pages::new(self.clone(), Paginator::new(query))
     }
+}
 
-    /// The retry loop: the one place requests are sent.
-    fn call_page<E: Endpoint + ?Sized>(
-        &self,
-        endpoint: &E,
-        page: Option<u32>,
-    ) -> Result<E::Data, Error> {
-        let inner = &*self.inner;
-        let config = &inner.config;
-        // The fields are computed only when the span is enabled.
-        let span = tracing::debug_span!(
-            "polyv.call",
-            method = %endpoint.method(),
-            path = %endpoint.path(config.credentials().user_id()),
-            page,
-        );
-        let _entered = span.enter();
-
-        let mut call = Call::new(config, endpoint, inner.state.clock_offset_ms());
-        let mut fresh_connection = false;
-        loop {
-            let wait = inner.state.pace(inner.start.elapsed());
-            if !wait.is_zero() {
-                tracing::trace!(wait_ms = millis(wait), "rate limit: waiting");
-                std::thread::sleep(wait);
-            }
-            let request = call.request(unix_ms(SystemTime::now()))?;
-            let attempt = call.attempts();
-            let sent = Instant::now();
-            let agent = if fresh_connection {
-                &inner.fresh
-            } else {
-                &inner.agent
-            };
-            let next = match transport::send(agent, request, config) {
-                Ok(received) => {
-                    tracing::debug!(
-                        attempt,
-                        status = received.status,
-                        latency_ms = millis(sent.elapsed()),
-                        bytes = received.body.len(),
-                        "response"
-                    );
-                    call.on_response(
-                        Response {
-                            status: received.status,
-                            date: received.date.as_deref(),
-                            retry_after: received.retry_after.as_deref(),
-                            body: &received.body,
-                            received_at_ms: unix_ms(SystemTime::now()),
-                        },
-                        fastrand::f64(),
-                    )
-                }
-                Err(error) => {
-                    tracing::debug!(
-                        attempt,
-                        latency_ms = millis(sent.elapsed()),
-                        error = %error,
-                        "transport error"
-                    );
-                    call.on_transport_error(error, !fresh_connection, fastrand::f64())
-                }
-            };
-            fresh_connection = matches!(next, Next::ResendOnFreshConnection);
-            match next {
-                Next::ResendOnFreshConnection => {
-                    tracing::debug!(attempt, "stale connection: resending on a fresh one");
-                }
-                Next::Retry(delay) => {
-                    tracing::debug!(attempt, delay_ms = millis(delay), "retrying");
-                    std::thread::sleep(delay);
-                }
-                Next::Done(result) => {
-                    inner.state.set_clock_offset_ms(call.clock_offset_ms());
-                    if let Err(error) = &result {
-                        tracing::debug!(attempts = call.attempts(), error = %error, "call failed");
-                    }
-                    return result;
-                }
-            }
+impl Inner {
+    /// The clocks and a jitter, for the core's call driver.
+    fn tick(&self) -> Tick {
+        Tick {
+            unix_ms: unix_ms(SystemTime::now()),
+            monotonic: self.start.elapsed(),
+            jitter: fastrand::f64(),
         }
     }
-}
-
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn check_user_agent(config: &Config) -> Result<(), Error> {
-    polyv_core::http::HeaderValue::from_str(config.user_agent())
-        .map(drop)
-        .map_err(|_| {
-            Error::InvalidInput(format!(
-                "the user agent {:?} is not a valid HTTP header value",
-                config.user_agent()
-            ))
-        })
 }
 
 #[cfg(test)]
@@ -365,7 +302,7 @@ mod tests {
     #[test]
     fn bad_user_agent_is_refused() {
         let config = Config::new(Credentials::new("u", "k").unwrap()).with_user_agent("a\nb");
-        assert!(matches!(Client::new(config), Err(Error::InvalidInput(_))));
+        assert!(matches!(config, Err(Error::InvalidInput(_))));
     }
 }
 

@@ -7,9 +7,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
-use polyv_core::{
-    Error, GetByUploader, Page, Paged, Paginator, Progress, Records, TransportErrorKind, Video,
-};
+use polyv_core::driver::{Paginator, Progress};
+use polyv_core::{Error, GetByUploader, Page, Paged, Records, TransportErrorKind};
 
 use crate::Client;
 
@@ -73,22 +72,13 @@ impl<E: Paged> Pages<E> {
         self.walk.progress()
     }
 
-    /// Judges a fetched page: yields it, ends the walk on another page than
-    /// the one asked for, or reports a failure and ends the walk.
+    /// Judges a fetched page (the core's paginator decides) and stops the
+    /// workers once the walk is over.
     fn judge(
         &mut self,
         fetched: Result<Page<E::Item>, Error>,
     ) -> Option<Result<Page<E::Item>, Error>> {
-        let outcome = match fetched {
-            Err(error) => {
-                self.walk.fail();
-                Some(Err(error))
-            }
-            Ok(mut page) => {
-                // `false`: the paginator has already ended the walk.
-                self.walk.accept(&mut page).then_some(Ok(page))
-            }
-        };
+        let outcome = self.walk.judge(fetched);
         if self.walk.next_page().is_none() {
             // Stops the workers: no new request is sent.
             self.workers = None;
@@ -109,7 +99,7 @@ where
         // in flight), whatever `fetch_ahead` says now.
         if self.fetch_ahead == 1 && self.workers.is_none() {
             let query = self.walk.next_request(0, 1)?;
-            let fetched = self.client.call_page(&query, Some(query.page_number()));
+            let fetched = self.client.call(&query);
             return self.judge(fetched);
         }
         let expected = self.walk.next_page()?;
@@ -237,8 +227,7 @@ fn work<E: Paged>(
         };
         let Ok(query) = job else { return };
         let number = query.page_number();
-        let outcome =
-            panic::catch_unwind(AssertUnwindSafe(|| client.call_page(&query, Some(number))));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| client.call(&query)));
         if done.send((number, outcome)).is_err() {
             return;
         }
@@ -254,17 +243,17 @@ impl<E: Paged> std::fmt::Debug for Workers<E> {
     }
 }
 
-/// Every video a get-by-uploader query matches, fetched lazily one page at a
-/// time (or [`fetch_ahead`](Self::fetch_ahead) pages at a time): at most one
-/// page (or that many) is held in memory.
+/// Every item of a paged listing (every video, for get-by-uploader),
+/// fetched lazily one page at a time (or [`fetch_ahead`](Self::fetch_ahead)
+/// pages at a time): at most one page (or that many) is held in memory.
 ///
-/// Each item is `Ok(video)`; a record that could not be read is an
+/// Each item is `Ok(item)`; a record that could not be read is an
 /// [`Error::UnreadableRecord`] in its place, after which the walk goes on;
 /// when a page could not be fetched (after the client's retries), that error
-/// is yielded and the iterator ends. The same video is never yielded twice,
+/// is yielded and the iterator ends. The same item is never yielded twice,
 /// even when the listing changes during the walk ([`Progress`] reports the
-/// change). Made by
-/// [`Client::videos`]; the progress methods let a caller draw a progress bar.
+/// change). Made by [`Client::items`] and [`Client::videos`]; the progress
+/// methods let a caller draw a progress bar.
 ///
 /// ```no_run
 /// use polyv_blocking::{Client, GetByUploader};
@@ -275,13 +264,16 @@ impl<E: Paged> std::fmt::Debug for Workers<E> {
 /// # Ok::<(), polyv_blocking::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct Videos {
-    pages: Pages<GetByUploader>,
-    current: Records<Video>,
+pub struct Items<E: Paged> {
+    pages: Pages<E>,
+    current: Records<E::Item>,
 }
 
-impl Videos {
-    pub(crate) fn new(pages: Pages<GetByUploader>) -> Self {
+/// Every video a get-by-uploader query matches: see [`Items`].
+pub type Videos = Items<GetByUploader>;
+
+impl<E: Paged> Items<E> {
+    pub(crate) fn new(pages: Pages<E>) -> Self {
         Self {
             pages,
             current: Records::default(),
@@ -304,19 +296,24 @@ impl Videos {
         self
     }
 
-    /// How far the walk has got (pages done, last page, total, failure).
+    /// How far the walk has got (pages done, last page, total, changes,
+    /// failure).
     pub fn progress(&self) -> Progress {
         self.pages.progress()
     }
 }
 
-impl Iterator for Videos {
-    type Item = Result<Video, Error>;
+impl<E> Iterator for Items<E>
+where
+    E: Paged + Send + 'static,
+    E::Item: Send + 'static,
+{
+    type Item = Result<E::Item, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(record) = self.current.next() {
-                return Some(record.map_err(|e| Error::UnreadableRecord(Box::new(e))));
+                return Some(record.map_err(Error::from));
             }
             match self.pages.next()? {
                 Ok(page) => self.current = page.records(),
@@ -335,4 +332,9 @@ impl Iterator for Videos {
     }
 }
 
-impl FusedIterator for Videos {}
+impl<E> FusedIterator for Items<E>
+where
+    E: Paged + Send + 'static,
+    E::Item: Send + 'static,
+{
+}

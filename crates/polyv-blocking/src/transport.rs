@@ -8,15 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
+use polyv_core::driver::Response;
 use polyv_core::{Config, Error, TransportErrorKind, http, redact_signed};
-
-/// What one attempt brought back, owned, ready for [`polyv_core::Response`].
-pub(crate) struct Received {
-    pub(crate) status: u16,
-    pub(crate) date: Option<String>,
-    pub(crate) retry_after: Option<String>,
-    pub(crate) body: Vec<u8>,
-}
 
 /// Builds the agent for a [`polyv_core::Config`]: no redirects, 4xx/5xx as
 /// plain responses, the configured timeouts and user agent. TLS is rustls
@@ -98,18 +91,17 @@ fn ip_literal(uri: &http::Uri) -> Option<SocketAddr> {
 /// they hold for a caller-supplied agent too.
 pub(crate) fn send(
     agent: &ureq::Agent,
-    request: http::Request<()>,
+    request: http::Request<Vec<u8>>,
     config: &Config,
-) -> Result<Received, Error> {
-    let request = agent
-        .configure_request(request)
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(config.timeout()))
-        .build();
-    let response = agent
-        .run(request)
-        .map_err(|e| map_error(e, Phase::Exchange))?;
+) -> Result<Response, Error> {
+    let (parts, body) = request.into_parts();
+    // A GET goes without a body at all, not with an empty one.
+    let response = if body.is_empty() {
+        run(agent, http::Request::from_parts(parts, ()), config)
+    } else {
+        run(agent, http::Request::from_parts(parts, body), config)
+    }
+    .map_err(|e| map_error(e, Phase::Exchange))?;
     let (parts, mut body) = response.into_parts();
     let mut bytes = config.body_buffer(body.content_length())?;
     // The limit reader stops one byte past the cap.
@@ -118,19 +110,21 @@ pub(crate) fn send(
         .reader()
         .read_to_end(&mut bytes)
         .map_err(|e| map_error(ureq::Error::from(e), Phase::Body))?;
-    let header = |name| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v: &http::HeaderValue| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    Ok(Received {
-        status: parts.status.as_u16(),
-        date: header(http::header::DATE),
-        retry_after: header(http::header::RETRY_AFTER),
-        body: bytes,
-    })
+    Ok(Response::new(parts.status.as_u16(), &parts.headers, bytes))
+}
+
+fn run(
+    agent: &ureq::Agent,
+    request: http::Request<impl ureq::AsSendBody>,
+    config: &Config,
+) -> Result<http::Response<ureq::Body>, ureq::Error> {
+    let request = agent
+        .configure_request(request)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(config.timeout()))
+        .build();
+    agent.run(request)
 }
 
 /// Where in an attempt an error happened.

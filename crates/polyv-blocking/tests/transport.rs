@@ -152,7 +152,8 @@ fn headers_carry_the_configured_user_agent() {
         Config::new(Credentials::new("u1", "k").unwrap())
             .with_base_url(&server.base_url())
             .unwrap()
-            .with_user_agent("my-app/1.0"),
+            .with_user_agent("my-app/1.0")
+            .unwrap(),
     )
     .unwrap();
     client.get_by_uploader(&GetByUploader::new()).unwrap();

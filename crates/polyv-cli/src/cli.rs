@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, value_parser};
 use clap_complete::Shell;
-use polyv_core::{MAX_PAGE_SIZE, Order};
+use polyv_core::Order;
+use polyv_core::videos::MAX_PAGE_SIZE;
 
 const ENV_HELP: &str = "\
 Environment:

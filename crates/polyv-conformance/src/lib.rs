@@ -10,7 +10,6 @@
 //! ```
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod nothing_lost;
@@ -86,6 +85,7 @@ macro_rules! conformance_tests {
             email_with_plus,
             user_id_with_slash_is_refused_before_any_request,
             secret_absent_from_debug_and_trace_logs,
+            attempts_are_traced_alike,
             raw_escape_hatch,
             body_limit,
             client_side_rate_limit,
@@ -730,7 +730,38 @@ pub mod cases {
         assert!(server.requests().is_empty(), "nothing may reach the server");
     }
 
-    /// Neither `Debug` nor trace-level logs show the secret or a full sign.
+    /// Every client logs the same events with the same fields (the core's
+    /// call driver emits them): the call's span, one event per attempt, one
+    /// per retry; never the query.
+    pub fn attempts_are_traced_alike<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(10)
+                .fault(FaultRule::on_requests(Fault::QueryFailed, [1]))
+                .fault(FaultRule::on_requests(Fault::BadGateway, [2])),
+        );
+        let client: S = connect(demo_config(&server));
+        let log = capture_logs(|| {
+            client
+                .get_by_uploader(&GetByUploader::new())
+                .unwrap_or_else(|e| panic!("{e}"));
+        });
+        for expected in [
+            "polyv.call{method=GET path=/v2/video/demo0000a1/get-by-uploader}",
+            "response attempt=1 status=500",
+            "response attempt=2 status=502",
+            "response attempt=3 status=200",
+            "latency_ms=",
+            "bytes=",
+            "retrying attempt=1 delay_ms=",
+            "retrying attempt=2 delay_ms=",
+        ] {
+            assert!(log.contains(expected), "{expected:?} missing in:\n{log}");
+        }
+        assert!(!log.contains("ptime="), "the query is never logged:\n{log}");
+    }
+
+    /// Neither `Debug` nor the logs show the secret key or a full sign.
     pub fn secret_absent_from_debug_and_trace_logs<S: Subject>() {
         let server = start(
             MockServer::builder()
@@ -811,32 +842,40 @@ pub mod cases {
 
 /// Runs `f` with a trace-level subscriber on this thread and returns what it logged.
 pub fn capture_logs(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
+    thread_local! {
+        static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+    }
+    /// Writes into this thread's capture, if one is running; else nowhere.
+    struct ThreadBuffer;
+    impl Write for ThreadBuffer {
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(data);
+            CAPTURED.with(|captured| {
+                if let Some(buffer) = captured.borrow_mut().as_mut() {
+                    buffer.extend_from_slice(data);
+                }
+            });
             Ok(data.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = buffer
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    // One global subscriber for the whole test binary: with per-test scoped
+    // subscribers, a callsite first reached on another thread could be
+    // cached as disabled and events went missing at random.
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadBuffer)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    f();
+    let bytes = CAPTURED
+        .with(|captured| captured.borrow_mut().take())
+        .unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
 }

@@ -38,7 +38,7 @@ pub struct Config {
     rate_limit: Option<RateLimit>,
     user_agent: String,
     /// `user_agent`, validated once; `None` when it is not a valid header value.
-    user_agent_header: Option<http::HeaderValue>,
+    user_agent_header: http::HeaderValue,
     max_body_bytes: u64,
     observer: ObserverSlot,
 }
@@ -73,7 +73,7 @@ impl Config {
             correct_clock_skew: true,
             rate_limit: Some(RateLimit::polyv_default()),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
-            user_agent_header: Some(http::HeaderValue::from_static(DEFAULT_USER_AGENT)),
+            user_agent_header: http::HeaderValue::from_static(DEFAULT_USER_AGENT),
             max_body_bytes: 8 * 1024 * 1024,
             observer: ObserverSlot::default(),
         }
@@ -144,11 +144,26 @@ impl Config {
         self
     }
 
-    /// Sets the `User-Agent`.
-    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self.user_agent_header = http::HeaderValue::from_str(&self.user_agent).ok();
-        self
+    /// Sets the `User-Agent`; refused ([`Error::InvalidInput`]) when it
+    /// cannot be an HTTP header value. The one place it is checked.
+    ///
+    /// ```
+    /// use polyv_core::{Config, Credentials};
+    ///
+    /// let config = Config::new(Credentials::new("u1", "secret")?);
+    /// assert!(config.clone().with_user_agent("my-app/1.0").is_ok());
+    /// assert!(config.with_user_agent("a\nb").is_err());
+    /// # Ok::<(), polyv_core::Error>(())
+    /// ```
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Result<Self, Error> {
+        let user_agent = user_agent.into();
+        self.user_agent_header = http::HeaderValue::from_str(&user_agent).map_err(|_| {
+            Error::InvalidInput(format!(
+                "the user agent {user_agent:?} is not a valid HTTP header value"
+            ))
+        })?;
+        self.user_agent = user_agent;
+        Ok(self)
     }
 
     /// Sets the largest response body accepted, in bytes.
@@ -255,17 +270,13 @@ impl Config {
             Carrier::Form
         };
         let encoded = sign::encode(endpoint, &self.credentials, &self.base_url, now_ms, carrier)?;
-        let user_agent = self.user_agent_header.clone().ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "the user agent {:?} is not a valid header value",
-                self.user_agent
-            ))
-        })?;
+        let user_agent = self.user_agent_header.clone();
         let uri = http::Uri::try_from(encoded.url)
             .map_err(|err| Error::InvalidInput(format!("cannot build the request URL: {err}")))?;
         // Assembled in place rather than through `http::request::Builder`,
         // whose chained results move the whole request head at every step.
-        let mut request = http::Request::new(encoded.form.map(String::into_bytes).unwrap_or_default());
+        let mut request =
+            http::Request::new(encoded.form.map(String::into_bytes).unwrap_or_default());
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
@@ -314,8 +325,14 @@ impl Config {
                 "a {method} endpoint sends its parameters in the body: use Config::prepare"
             )));
         }
-        sign::encode(endpoint, &self.credentials, &self.base_url, now_ms, Carrier::Query)
-            .map(|encoded| encoded.url)
+        sign::encode(
+            endpoint,
+            &self.credentials,
+            &self.base_url,
+            now_ms,
+            Carrier::Query,
+        )
+        .map(|encoded| encoded.url)
     }
 }
 

@@ -71,9 +71,9 @@ pub enum Error {
         /// A short, printable excerpt of the body.
         excerpt: String,
     },
-    /// The server answered with no body at all (HTTP 204, or an empty 200)
-    /// where Polyv's JSON envelope was expected. Worth retrying when the
-    /// status is a success or a server error.
+    /// The server answered a success status with no body at all (HTTP 204,
+    /// or an empty 200) where Polyv's JSON envelope was expected. Worth
+    /// retrying.
     #[error("HTTP {status} with an empty body, where Polyv's JSON was expected")]
     EmptyBody {
         /// The HTTP status code.
@@ -122,6 +122,12 @@ pub enum Error {
         /// The transport's own description, with any signed URL redacted.
         message: String,
     },
+}
+
+impl From<crate::RecordError> for Error {
+    fn from(record: crate::RecordError) -> Self {
+        Self::UnreadableRecord(Box::new(record))
+    }
 }
 
 /// The kinds of network failure a transport reports to the core.
@@ -182,9 +188,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::QueryFailed | Self::Truncated { .. } => true,
-            Self::EmptyBody { status } => {
-                (200..300).contains(status) || *status == 429 || (500..600).contains(status)
-            }
+            Self::EmptyBody { .. } => true,
             Self::Api { code, .. } => *code == 429 || (500..600).contains(code),
             Self::Http { status, .. } => *status == 429 || (500..600).contains(status),
             Self::Transport { kind, .. } => !matches!(kind, TransportErrorKind::Other),

@@ -152,6 +152,10 @@ impl<T> Iterator for Records<T> {
 }
 
 impl<T> ExactSizeIterator for Records<T> {}
+
+// Nothing in it is ever pinned in place: a walker holding it stays movable
+// (a stream is then `Unpin`) whatever the item type.
+impl<T> Unpin for Records<T> {}
 impl<T> std::iter::FusedIterator for Records<T> {}
 
 impl<T> Page<T> {

@@ -117,9 +117,11 @@ pub fn parse_response<T: DeserializeOwned>(
             // Some calls answer success with `"data": ""` (del-videos): fine
             // for a type that can be nothing (`()`, `Option`, JSON `null`).
             Data::Empty | Data::Absent => {
-                T::deserialize(().into_deserializer()).map_err(|_: de::value::Error| Error::Decode {
-                    path: "data".into(),
-                    message: "the response said success but carried no data".into(),
+                T::deserialize(().into_deserializer()).map_err(|_: de::value::Error| {
+                    Error::Decode {
+                        path: "data".into(),
+                        message: "the response said success but carried no data".into(),
+                    }
                 })
             }
         },
@@ -131,7 +133,7 @@ pub fn parse_response<T: DeserializeOwned>(
                 code: Some(200), ..
             }) => Err(decode_error::<T>(body)),
             Ok(envelope) => Err(refusal(envelope, status, retry_after, body)),
-            Err(_) if body.trim_ascii().is_empty() && status != 429 && status < 500 => {
+            Err(_) if body.trim_ascii().is_empty() && (200..300).contains(&status) => {
                 Err(Error::EmptyBody { status })
             }
             Err(_) if err.is_eof() && (200..300).contains(&status) => Err(Error::Truncated {

@@ -274,7 +274,13 @@ pub(crate) fn encode<E: Endpoint + ?Sized>(
 
     let path_len = user_id.as_str().len() + 64;
     let mut url = String::with_capacity(
-        base_url.len() + path_len + if carrier == Carrier::Query { 1 + out.len() } else { 0 },
+        base_url.len()
+            + path_len
+            + if carrier == Carrier::Query {
+                1 + out.len()
+            } else {
+                0
+            },
     );
     url.push_str(base_url);
     endpoint.write_path(user_id, &mut url);
@@ -603,7 +609,12 @@ mod tests {
         assert_eq!(generic.as_str(), "C2B1558D697EA3AF4ED2FC90152751860C1E2163");
         let cases: [(&[(&str, &str)], &str); 6] = [
             (
-                &[("cataid", "1466567123649"), ("cataname", "polyv"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                &[
+                    ("cataid", "1466567123649"),
+                    ("cataname", "polyv"),
+                    ("ptime", "1469599842000"),
+                    ("userid", "3828390191"),
+                ],
                 "DB6037A8186F71E6D992F16E1C148CF94D164C1D",
             ),
             (
@@ -611,7 +622,11 @@ mod tests {
                 "2978737EA5C53917AFBE04A8151858187F0C23C6",
             ),
             (
-                &[("cataid", "1466567123649"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                &[
+                    ("cataid", "1466567123649"),
+                    ("ptime", "1469599842000"),
+                    ("userid", "3828390191"),
+                ],
                 "EB9E36F247C2343C770324C804E8C52A9C944CFB",
             ),
             (
@@ -619,21 +634,37 @@ mod tests {
                     ("cataid", "1466567123649"),
                     ("ptime", "1469599842000"),
                     ("userid", "3828390191"),
-                    ("vids", "3828390191de2b3fd3467c36187aac08_3,382839019131be68715e9455f8d0971a_3"),
+                    (
+                        "vids",
+                        "3828390191de2b3fd3467c36187aac08_3,382839019131be68715e9455f8d0971a_3",
+                    ),
                 ],
                 "69932E53B9135058A1C1323450ADE6525FF96C33",
             ),
             (
-                &[("day", "20160713"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                &[
+                    ("day", "20160713"),
+                    ("ptime", "1469599842000"),
+                    ("userid", "3828390191"),
+                ],
                 "3DC04285D04E70B8063852D151A0EF421B62F6FC",
             ),
             (
-                &[("cataid", "1466567123649"), ("cataname", "分类 A"), ("ptime", "1469599842000"), ("userid", "3828390191")],
+                &[
+                    ("cataid", "1466567123649"),
+                    ("cataname", "分类 A"),
+                    ("ptime", "1469599842000"),
+                    ("userid", "3828390191"),
+                ],
                 "DF3A24BA0BF137474B3A9AA19A9F95C324060524",
             ),
         ];
         for (pairs, expected) in cases {
-            assert_eq!(sign(pairs.iter().copied(), &secret).as_str(), expected, "{pairs:?}");
+            assert_eq!(
+                sign(pairs.iter().copied(), &secret).as_str(),
+                expected,
+                "{pairs:?}"
+            );
         }
         let del_videos = sign(
             [
@@ -641,11 +672,17 @@ mod tests {
                 ("ptime", "1469599842000"),
                 ("requestId", "0123456789abcdef0123456789abcdef"),
                 ("userId", "3828390191"),
-                ("vids", "3828390191de2b3fd3467c36187aac08_3,382839019131be68715e9455f8d0971a_3"),
+                (
+                    "vids",
+                    "3828390191de2b3fd3467c36187aac08_3,382839019131be68715e9455f8d0971a_3",
+                ),
             ],
             &secret,
         );
-        assert_eq!(del_videos.as_str(), "727931A78B939DB967A5071ED448ACF3D6C61583");
+        assert_eq!(
+            del_videos.as_str(),
+            "727931A78B939DB967A5071ED448ACF3D6C61583"
+        );
     }
 
     #[test]

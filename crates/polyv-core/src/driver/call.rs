@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::driver::policy::{RetryDecision, StopReason, clock_offset_ms, corrected_ms};
 use crate::driver::ClientState;
+use crate::driver::policy::{RetryDecision, StopReason, clock_offset_ms, corrected_ms};
 use crate::{Config, Endpoint, Error, parse_retry_after};
 
 /// The transport's clocks and a random number, read when it asks for a
@@ -531,7 +531,10 @@ mod tests {
         ptimes.dedup();
         assert_eq!(ptimes.len(), 4, "every attempt carries a fresh ptime");
         // The call is over: asking again is an error, not a new request.
-        assert!(matches!(call.next(tick(at)), Step::Done(Err(Error::InvalidInput(_)))));
+        assert!(matches!(
+            call.next(tick(at)),
+            Step::Done(Err(Error::InvalidInput(_)))
+        ));
     }
 
     #[test]
@@ -570,9 +573,16 @@ mod tests {
         assert_eq!(ptime_of(&attempt.request), 1_700_000_000_000 + 550);
         // A second ptime error is final, and the attempt was not counted twice.
         call.receive(Ok(resp(400, TOO_OLD, date)), tick(local + 200));
-        assert!(matches!(call.next(tick(local + 200)), Step::Done(Err(Error::PtimeTooOld))));
+        assert!(matches!(
+            call.next(tick(local + 200)),
+            Step::Done(Err(Error::PtimeTooOld))
+        ));
         assert_eq!(call.attempts(), 1);
-        assert_eq!(state.clock_offset_ms(), 600_000 + 500 - 50, "kept for later calls");
+        assert_eq!(
+            state.clock_offset_ms(),
+            600_000 + 500 - 50,
+            "kept for later calls"
+        );
     }
 
     #[test]
@@ -587,7 +597,10 @@ mod tests {
             let mut call = Call::new(&config, &state, &query);
             send(&mut call, 1);
             call.receive(Ok(resp(400, TOO_OLD, date)), tick(2));
-            assert!(matches!(call.next(tick(2)), Step::Done(Err(Error::PtimeTooOld))));
+            assert!(matches!(
+                call.next(tick(2)),
+                Step::Done(Err(Error::PtimeTooOld))
+            ));
         }
     }
 
@@ -627,14 +640,20 @@ mod tests {
         assert!(!send(&mut call, 1).fresh_connection);
         call.receive(Err(closed()), tick(2));
         let resend = send(&mut call, 2);
-        assert!(resend.fresh_connection, "the resend goes on a new connection");
+        assert!(
+            resend.fresh_connection,
+            "the resend goes on a new connection"
+        );
         assert_eq!(call.attempts(), 1, "the resend uses no retry");
         // The fresh connection failing the same way is an ordinary error:
         // with no retries left the call ends.
         call.receive(Err(closed()), tick(3));
         assert!(matches!(call.next(tick(3)), Step::Done(Err(_))));
         let events = events.lock().unwrap();
-        assert!(events[0].starts_with("ResendingOnFreshConnection"), "{events:?}");
+        assert!(
+            events[0].starts_with("ResendingOnFreshConnection"),
+            "{events:?}"
+        );
         assert!(
             events[1].contains("GaveUp") && events[1].contains("RetriesExhausted"),
             "{events:?}"
@@ -725,6 +744,9 @@ mod tests {
         send(&mut call, 1);
         call.receive(Ok(resp(302, b"", None)), tick(2));
         assert!(matches!(call.next(tick(2)), Step::Done(Err(_))));
-        assert_eq!(*gave_up.lock().unwrap(), Some((1, 4, StopReason::NotRetryable)));
+        assert_eq!(
+            *gave_up.lock().unwrap(),
+            Some((1, 4, StopReason::NotRetryable))
+        );
     }
 }
