@@ -66,6 +66,7 @@ pub(crate) struct GlobalArgs {
 
     /// Run against an in-process mock Polyv server with the demo account
     /// (ignores POLYV_USER_ID, POLYV_SECRET_KEY and --base-url)
+    #[cfg(feature = "mock")]
     #[arg(long, global = true)]
     pub(crate) mock: bool,
 }
@@ -82,6 +83,7 @@ pub(crate) enum Command {
 
     /// No account needed: start a mock Polyv server in-process and list a
     /// sub-account's videos from it, every page, signed and verified for real
+    #[cfg(feature = "mock")]
     Demo(DemoArgs),
 
     /// Print shell completions
@@ -157,6 +159,7 @@ pub(crate) struct SignArgs {
 }
 
 /// `polyv demo`
+#[cfg(feature = "mock")]
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DemoArgs {
     /// The demo sub-account whose videos are listed

@@ -32,6 +32,7 @@ pub(crate) enum Failure {
     /// Writing the results failed for a reason other than a closed pipe.
     Output(io::Error),
     /// The in-process mock server could not start.
+    #[cfg(feature = "mock")]
     Mock(io::Error),
     /// stdout was closed by its reader (`polyv ... | head`): not an error.
     StdoutClosed,
@@ -125,6 +126,7 @@ pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
             Status::Trouble,
             vec![format!("error: cannot write the output: {error}")],
         ),
+        #[cfg(feature = "mock")]
         Failure::Mock(error) => (
             Status::Trouble,
             vec![format!("error: cannot start the mock server: {error}")],

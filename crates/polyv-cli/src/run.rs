@@ -9,16 +9,18 @@ use polyv_core::{
     Config, Credentials, ENV_SECRET_KEY, Error, GetByUploader, RetryPolicy, SecretKey,
     canonical_string,
 };
+#[cfg(feature = "mock")]
 use polyv_mock::{DEMO_SECRET_KEY, DEMO_USER_ID, MockServer};
 
-use crate::cli::{
-    ByUploaderArgs, Cli, Command, DemoArgs, Format, GlobalArgs, SignArgs, VideosCommand,
-};
+#[cfg(feature = "mock")]
+use crate::cli::DemoArgs;
+use crate::cli::{ByUploaderArgs, Cli, Command, Format, GlobalArgs, SignArgs, VideosCommand};
 use crate::fail::Failure;
 use crate::progress::{self, Progress};
 use crate::render::Renderer;
 
 /// Videos in the catalogue of the mock that `--mock` starts.
+#[cfg(feature = "mock")]
 const MOCK_VIDEOS: usize = 500;
 
 /// Runs the parsed command line.
@@ -27,6 +29,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
     match command {
         Command::Videos(VideosCommand::ByUploader(args)) => by_uploader(&global, &args),
         Command::Sign(args) => sign(&args),
+        #[cfg(feature = "mock")]
         Command::Demo(args) => demo(&global, &args),
         Command::Completions { shell } => {
             // Generated into memory first: the generator panics on write errors.
@@ -42,6 +45,7 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
     let query = query(args)?;
     let format = args.format.unwrap_or_else(default_format);
     let mut progress = Progress::new();
+    #[cfg(feature = "mock")]
     if global.mock {
         let server = start_mock(MOCK_VIDEOS)?;
         let client = Client::new(config(
@@ -53,12 +57,11 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
             "mock: an in-process Polyv mock at {} serves the demo account {DEMO_USER_ID}",
             server.base_url()
         ));
-        list(&client, &query, walk(args), format, &mut progress)
-    } else {
-        let credentials = Credentials::from_env()?;
-        let client = Client::new(config(global, credentials, base_url(global))?)?;
-        list(&client, &query, walk(args), format, &mut progress)
+        return list(&client, &query, walk(args), format, &mut progress);
     }
+    let credentials = Credentials::from_env()?;
+    let client = Client::new(config(global, credentials, base_url(global))?)?;
+    list(&client, &query, walk(args), format, &mut progress)
 }
 
 /// The query, one flag per builder call; ranges are checked by the builder.
@@ -118,10 +121,12 @@ fn base_url(global: &GlobalArgs) -> Option<&str> {
     global.base_url.as_deref().filter(|url| !url.is_empty())
 }
 
+#[cfg(feature = "mock")]
 fn demo_credentials() -> Result<Credentials, Error> {
     Credentials::new(DEMO_USER_ID, DEMO_SECRET_KEY)
 }
 
+#[cfg(feature = "mock")]
 fn start_mock(videos: usize) -> Result<MockServer, Failure> {
     MockServer::builder()
         .videos(videos)
@@ -250,6 +255,7 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
     write_stdout(text.as_bytes())
 }
 
+#[cfg(feature = "mock")]
 /// `polyv demo`: a real walk (signing, HTTP, the mock's own verification,
 /// parsing, rendering) against an in-process mock with the demo account.
 fn demo(global: &GlobalArgs, args: &DemoArgs) -> Result<(), Failure> {

@@ -666,6 +666,7 @@ fn head_closes_the_pipe_long_before_the_walk_ends() {
     assert!(requested < 20, "{requested} pages requested");
 }
 
+#[cfg(feature = "mock")]
 #[test]
 fn mock_flag_and_demo_need_no_account() {
     let out = run(

@@ -1,9 +1,9 @@
 //! Prints the first page of get-by-uploader.
 //!
 //! ```sh
-//! cargo run -p polyv-mock &   # a local mock server; note the URL it prints
+//! cargo run -p polyv-mock --features cli &   # a local mock server; note the URL it prints
 //! POLYV_USER_ID=demo0000a1 POLYV_SECRET_KEY=DemoSecretKey123 \
-//! POLYV_BASE_URL=http://127.0.0.1:PORT cargo run -p polyv-async --example list_videos
+//! POLYV_BASE_URL=http://127.0.0.1:PORT cargo run -p polyv-async --example async_list_videos
 //! ```
 //!
 //! Without `POLYV_BASE_URL` it talks to the production API.

@@ -1,9 +1,9 @@
 //! Prints the first page of the account's videos.
 //!
 //! ```text
-//! cargo run -p polyv-mock &          # prints its base URL and demo credentials
+//! cargo run -p polyv-mock --features cli &   # prints its base URL and demo credentials
 //! POLYV_USER_ID=... POLYV_SECRET_KEY=... POLYV_BASE_URL=http://127.0.0.1:PORT \
-//!     cargo run -p polyv-blocking --example list_videos
+//!     cargo run -p polyv-blocking --example blocking_list_videos
 //! ```
 //!
 //! Without `POLYV_BASE_URL` it calls Polyv's production API.
