@@ -12,14 +12,8 @@ use polyv_async::{Client, Config, GetByUploader, Order};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = Config::from_env()?;
-    if let Some(base_url) = std::env::var("POLYV_BASE_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
-        config = config.with_base_url(&base_url)?;
-    }
-    let client = Client::new(config)?;
+    // POLYV_USER_ID, POLYV_SECRET_KEY and POLYV_BASE_URL (when set).
+    let client = Client::new(Config::from_env()?)?;
     let query = GetByUploader::builder().order(Order::PtimeDesc).build()?;
     let page = client.get_by_uploader(&query).await?;
     println!(

@@ -327,6 +327,20 @@ impl Client {
     async fn send(&self, request: polyv_core::http::Request<()>) -> Result<Received, Error> {
         let inner = &*self.inner;
         let (parts, ()) = request.into_parts();
+        // Errors name the host (never the path or query) and the timeout.
+        let uri = parts.uri.clone();
+        let timeout = inner.config.timeout();
+        let located = |err: reqwest::Error| match map_reqwest_error(err) {
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            } => Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                message: format!("no complete response within the {timeout:?} per-attempt timeout"),
+            }
+            .at_host(&uri),
+            other => other.at_host(&uri),
+        };
         // The URL carries the signature: it is parsed here and never printed.
         let url = reqwest::Url::parse(&parts.uri.to_string())
             .map_err(|err| Error::InvalidInput(format!("the request URL does not parse: {err}")))?;
@@ -337,7 +351,7 @@ impl Client {
             .timeout(inner.config.timeout())
             .send()
             .await
-            .map_err(map_reqwest_error)?;
+            .map_err(located)?;
         let header = |name| {
             response
                 .headers()
@@ -351,7 +365,7 @@ impl Client {
 
         let limit = inner.config.max_body_bytes();
         let mut body = inner.config.body_buffer(response.content_length())?;
-        while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
+        while let Some(chunk) = response.chunk().await.map_err(located)? {
             let len = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
             if len > limit {
                 return Err(Error::BodyTooLarge { limit });

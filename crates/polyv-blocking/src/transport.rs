@@ -92,6 +92,9 @@ pub(crate) fn send(
     request: http::Request<()>,
     config: &Config,
 ) -> Result<Received, Error> {
+    // Errors name the host (never the path or query) and the timeout.
+    let uri = request.uri().clone();
+    let located = |error: Error| describe_timeout(error, config).at_host(&uri);
     let request = agent
         .configure_request(request)
         .http_status_as_error(false)
@@ -100,7 +103,7 @@ pub(crate) fn send(
         .build();
     let response = agent
         .run(request)
-        .map_err(|e| map_error(e, Phase::Exchange))?;
+        .map_err(|e| located(map_error(e, Phase::Exchange)))?;
     let (parts, mut body) = response.into_parts();
     let mut bytes = config.body_buffer(body.content_length())?;
     // The limit reader stops one byte past the cap.
@@ -108,7 +111,7 @@ pub(crate) fn send(
         .limit(config.max_body_bytes())
         .reader()
         .read_to_end(&mut bytes)
-        .map_err(|e| map_error(ureq::Error::from(e), Phase::Body))?;
+        .map_err(|e| located(map_error(ureq::Error::from(e), Phase::Body)))?;
     let header = |name| {
         parts
             .headers
@@ -122,6 +125,23 @@ pub(crate) fn send(
         retry_after: header(http::header::RETRY_AFTER),
         body: bytes,
     })
+}
+
+/// A timeout says which limit ran out, instead of ureq's "timeout: global".
+fn describe_timeout(error: Error, config: &Config) -> Error {
+    match error {
+        Error::Transport {
+            kind: TransportErrorKind::Timeout,
+            ..
+        } => Error::Transport {
+            kind: TransportErrorKind::Timeout,
+            message: format!(
+                "no complete response within the {:?} per-attempt timeout",
+                config.timeout()
+            ),
+        },
+        other => other,
+    }
 }
 
 /// Where in an attempt an error happened.

@@ -49,7 +49,7 @@ impl From<Error> for Failure {
 /// variant added later counts as trouble (3).
 pub(crate) fn status_of(error: &Error) -> Status {
     match error {
-        Error::InvalidInput(_) | Error::MissingEnv(_) => Status::Usage,
+        Error::InvalidInput(_) | Error::MissingEnv(_) | Error::Env { .. } => Status::Usage,
         Error::SignEmpty
         | Error::PtimeTooOld
         | Error::PtimeIllegal
@@ -88,7 +88,7 @@ pub(crate) fn describe(error: &Error, retries: u32) -> Vec<String> {
         if attempts == 1 { "" } else { "s" }
     );
     match error {
-        Error::MissingEnv(_) => lines.push(
+        Error::MissingEnv(_) | Error::Env { .. } => lines.push(
             "hint: export POLYV_USER_ID and POLYV_SECRET_KEY; no account? try `polyv demo` or `--mock`"
                 .into(),
         ),
@@ -162,6 +162,13 @@ mod tests {
         let cases: Vec<(Error, Status)> = vec![
             (Error::InvalidInput("x".into()), Status::Usage),
             (Error::MissingEnv("POLYV_USER_ID"), Status::Usage),
+            (
+                Error::Env {
+                    unset: vec!["POLYV_USER_ID"],
+                    empty: vec!["POLYV_SECRET_KEY"],
+                },
+                Status::Usage,
+            ),
             (Error::SignEmpty, Status::Refused),
             (Error::PtimeTooOld, Status::Refused),
             (Error::PtimeIllegal, Status::Refused),

@@ -216,10 +216,23 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 fn sign(args: &SignArgs) -> Result<(), Failure> {
     let secret = match std::env::var(ENV_SECRET_KEY) {
         Ok(secret) if !secret.is_empty() => SecretKey::new(secret),
+        Ok(_) => {
+            return Err(Error::Env {
+                unset: Vec::new(),
+                empty: vec![ENV_SECRET_KEY],
+            }
+            .into());
+        }
         Err(VarError::NotUnicode(_)) => {
             return Err(Error::InvalidInput(format!("{ENV_SECRET_KEY} is not valid UTF-8")).into());
         }
-        _ => return Err(Error::MissingEnv(ENV_SECRET_KEY).into()),
+        Err(VarError::NotPresent) => {
+            return Err(Error::Env {
+                unset: vec![ENV_SECRET_KEY],
+                empty: Vec::new(),
+            }
+            .into());
+        }
     };
     let pairs: Vec<(&str, &str)> = args
         .params

@@ -48,7 +48,7 @@ mod sign;
 mod video;
 
 pub use call::{Call, Next, Response};
-pub use config::{ClientState, Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
+pub use config::{ClientState, Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ENV_BASE_URL};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
 pub use endpoint::{Endpoint, PTIME_PARAM, Params, RawCall, SignedParams, redact_signed};
 pub use error::{Error, TransportErrorKind};
