@@ -346,9 +346,3 @@ mod tests {
         assert!(matches!(Client::new(config), Err(Error::InvalidInput(_))));
     }
 }
-
-/// Compiles the README's Rust examples as doctests, so the front door cannot
-/// drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
