@@ -36,6 +36,9 @@ pub(crate) enum Failure {
     Mock(io::Error),
     /// stdout was closed by its reader (`polyv ... | head`): not an error.
     StdoutClosed,
+    /// A failure, then one more `hint:` line of the command's own (the
+    /// flag that fixes it, the values that would work).
+    Hinted(Box<Failure>, String),
 }
 
 impl From<Error> for Failure {
@@ -121,6 +124,11 @@ pub(crate) fn describe(error: &Error, retries: u32) -> Vec<String> {
 pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
     let (status, lines) = match failure {
         Failure::StdoutClosed => return Status::Success,
+        Failure::Hinted(failure, hint) => {
+            let status = report(failure, retries);
+            let _ = writeln!(io::stderr().lock(), "{}", printable(hint));
+            return status;
+        }
         Failure::Sdk(error) => (status_of(error), describe(error, retries)),
         Failure::Output(error) => (
             Status::Trouble,
