@@ -122,6 +122,26 @@ pub enum Error {
     },
 }
 
+/// `text` with every URL query (a `?` followed by `name=value` text up to the
+/// next whitespace) cut to `?…`, in case a transport quoted a request's URL.
+fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('?') {
+        let after = &rest[at + 1..];
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        out.push_str(&rest[..=at]);
+        if after[..end].contains('=') {
+            out.push('…');
+            rest = &after[end..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `Error::Env`'s message: "environment variable X is not set, and Y is set
 /// but empty; export them (see the README)".
 fn env_message(unset: &[&str], empty: &[&str]) -> String {
@@ -224,6 +244,13 @@ impl Error {
     /// let uri: polyv_core::http::Uri = "http://127.0.0.1:9/v2/video/u/get-by-uploader?ptime=1".parse().unwrap();
     /// let err = Error::Transport { kind: TransportErrorKind::Connect, message: "refused".into() };
     /// assert_eq!(err.at_host(&uri).to_string(), "network error (connect): 127.0.0.1:9: refused");
+    ///
+    /// // A URL the transport quoted loses its query.
+    /// let err = Error::Transport {
+    ///     kind: TransportErrorKind::Other,
+    ///     message: "bad uri http://h/p?email=a%40b&ptime=1 here?".into(),
+    /// };
+    /// assert_eq!(err.at_host(&uri).to_string(), "network error (other): 127.0.0.1:9: bad uri http://h/p?… here?");
     /// ```
     #[must_use]
     pub fn at_host(self, uri: &http::Uri) -> Self {
@@ -235,7 +262,7 @@ impl Error {
                 };
                 Error::Transport {
                     kind,
-                    message: format!("{host}: {message}"),
+                    message: format!("{host}: {}", without_queries(&message)),
                 }
             }
             (other, _) => other,
