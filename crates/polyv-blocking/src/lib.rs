@@ -110,8 +110,9 @@ impl Client {
         Ok(Self::with_ureq(config, agent))
     }
 
-    /// A client with the credentials from `POLYV_USER_ID` and
-    /// `POLYV_SECRET_KEY` and the default settings ([`Config::from_env`]).
+    /// A client configured from `POLYV_USER_ID`, `POLYV_SECRET_KEY` and,
+    /// when set, `POLYV_BASE_URL`, with the default settings otherwise
+    /// ([`Config::from_env`]).
     pub fn from_env() -> Result<Self, Error> {
         Self::new(Config::from_env()?)
     }
