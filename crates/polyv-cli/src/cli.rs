@@ -389,6 +389,28 @@ mod tests {
     }
 
     #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("65536"), Ok(65_536));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("32m"), Ok(32 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("7B"), Ok(7));
+        for bad in ["", "0", "-1", "1.5M", "M", "12X", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_hiding_command_still_parses_what_the_derive_does() {
+        command().debug_assert();
+        let matches = command()
+            .try_get_matches_from(["polyv", "sign", "--retries", "0", "a=1"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        assert_eq!(cli.global.retries, 0);
+    }
+
+    #[test]
     fn pairs_split_at_the_first_equals_sign() {
         assert_eq!(parse_pair("a=b=c"), Ok(("a".into(), "b=c".into())));
         assert_eq!(parse_pair("email="), Ok(("email".into(), String::new())));
