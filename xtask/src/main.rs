@@ -2,8 +2,12 @@
 //!
 //! - `cargo xtask test`: formatting, lints, the whole test suite (doctests
 //!   included), the published signing vector reported by name, a one-shot run
-//!   of every benchmark so they cannot rot, and the dependency checks (the core
-//!   stays sans-IO, no OpenSSL, no aws-lc).
+//!   of every benchmark so they cannot rot, the dependency checks (the core
+//!   stays sans-IO, no OpenSSL, no aws-lc, `polyv-cli --no-default-features`
+//!   and the `polyv-mock` library carry no server or command-line weight),
+//!   and the packaging checks (every publishable crate packages with its
+//!   README and both licence files; CI builds with `--locked`). Every cargo
+//!   build it runs is `--locked`: Cargo.lock is what gets tested.
 //! - `cargo xtask bench [--quick]`: the full benchmarks, written to
 //!   `docs/benchmarks.md` (see there). It builds the release binaries, runs
 //!   criterion on the core, then re-runs this crate in release as
@@ -44,7 +48,22 @@ fn cargo(args: &[&str]) -> Step {
     cargo_with_env(args, &[])
 }
 
+/// The subcommands that take `--locked`.
+const LOCKABLE: [&str; 8] = [
+    "build", "check", "clippy", "doc", "test", "tree", "package", "metadata",
+];
+
+/// `args` with `--locked` after the subcommand, when it takes one.
+fn locked<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    if args.first().is_some_and(|sub| LOCKABLE.contains(sub)) && !args.contains(&"--locked") {
+        out.insert(1, "--locked");
+    }
+    out
+}
+
 fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Step {
+    let args = &locked(args)[..];
     let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
     eprintln!("xtask: {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(env!("CARGO"))
@@ -63,6 +82,7 @@ fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Step {
 }
 
 fn cargo_output(args: &[&str]) -> Result<String, Failure> {
+    let args = &locked(args)[..];
     let out = Command::new(env!("CARGO"))
         .args(args)
         .output()
@@ -83,14 +103,29 @@ fn test() -> Step {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    // The lean CLI (no `mock` feature) builds, warnings included.
+    cargo(&[
+        "clippy",
+        "-p",
+        "polyv-cli",
+        "--no-default-features",
+        "--all-targets",
         "--",
         "-D",
         "warnings",
     ])?;
     docs()?;
     dependency_checks()?;
+    lean_dependency_checks()?;
+    packaging_checks()?;
     signing_vector()?;
-    cargo(&["test", "--workspace"])?;
+    // `--all-features`: the mock's binary (feature `cli`) and its test too.
+    cargo(&["test", "--workspace", "--all-features"])?;
     // Every benchmark once, in test mode, so benches cannot rot...
     cargo(&["test", "--workspace", "--benches"])?;
     // ...and the end-to-end harness on a few hundred videos, debug build.
@@ -188,6 +223,154 @@ fn dependency_checks() -> Step {
     Ok(())
 }
 
+/// The first word of each `cargo tree --prefix none` line: the package names.
+fn tree_names(tree: &str) -> std::collections::BTreeSet<String> {
+    tree.lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `cargo tree -e normal` of one package with extra flags, as package names.
+fn normal_deps(
+    package: &str,
+    extra: &[&str],
+) -> Result<std::collections::BTreeSet<String>, Failure> {
+    let mut args = vec![
+        "tree",
+        "-p",
+        package,
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--offline",
+    ];
+    args.extend_from_slice(extra);
+    Ok(tree_names(&cargo_output(&args)?))
+}
+
+/// The features that keep users lean: `polyv-cli --no-default-features` has
+/// no mock server (axum, hyper, tokio), and the `polyv-mock` library has no
+/// command-line parser (clap is only in its binary, feature `cli`).
+fn lean_dependency_checks() -> Step {
+    let lean = normal_deps("polyv-cli", &["--no-default-features"])?;
+    for heavy in [
+        "polyv-mock",
+        "axum",
+        "hyper",
+        "hyper-util",
+        "tokio",
+        "tower",
+    ] {
+        if lean.contains(heavy) {
+            return Err(Failure(format!(
+                "polyv-cli --no-default-features depends on {heavy}: the mock server belongs to the `mock` feature"
+            )));
+        }
+    }
+    let full = normal_deps("polyv-cli", &[])?;
+    if !full.contains("polyv-mock") {
+        return Err(Failure(
+            "polyv-cli's default features no longer include the mock (`polyv demo`)".into(),
+        ));
+    }
+    let mock = normal_deps("polyv-mock", &[])?;
+    for cli in ["clap", "clap_builder"] {
+        if mock.contains(cli) {
+            return Err(Failure(format!(
+                "the polyv-mock library depends on {cli}: it belongs to the binary's `cli` feature"
+            )));
+        }
+    }
+    println!(
+        "lean features: polyv-cli {} packages with `mock`, {} without (no axum/hyper/tokio); polyv-mock library {} packages, no clap: passed",
+        full.len(),
+        lean.len(),
+        mock.len()
+    );
+    Ok(())
+}
+
+/// Every publishable crate packages (offline, without the verify build) with
+/// its README and both licence files, and CI runs with `--locked`.
+fn packaging_checks() -> Step {
+    let metadata = cargo_output(&[
+        "metadata",
+        "--no-deps",
+        "--format-version",
+        "1",
+        "--offline",
+    ])?;
+    let metadata: serde_json::Value = serde_json::from_str(&metadata)
+        .map_err(|e| Failure(format!("cargo metadata is not JSON: {e}")))?;
+    let mut publishable = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default().to_owned();
+        // `publish = false` is an empty registry list; absent is null.
+        if package["publish"].as_array().is_some_and(Vec::is_empty) {
+            continue;
+        }
+        for field in [
+            "description",
+            "license",
+            "repository",
+            "documentation",
+            "readme",
+        ] {
+            if package[field].as_str().is_none_or(str::is_empty) {
+                return Err(Failure(format!("{name}: Cargo.toml has no `{field}`")));
+            }
+        }
+        for field in ["keywords", "categories"] {
+            if package[field].as_array().is_none_or(Vec::is_empty) {
+                return Err(Failure(format!("{name}: Cargo.toml has no `{field}`")));
+            }
+        }
+        publishable.push(name);
+    }
+    if publishable.is_empty() {
+        return Err(Failure("no publishable crate in the workspace".into()));
+    }
+    let mut args = vec!["package", "--no-verify", "--offline", "--allow-dirty"];
+    for name in &publishable {
+        args.extend(["-p", name.as_str()]);
+    }
+    cargo(&args)?;
+    for name in &publishable {
+        let files = cargo_output(&[
+            "package",
+            "--list",
+            "-p",
+            name,
+            "--offline",
+            "--allow-dirty",
+        ])?;
+        for needed in ["README.md", "LICENSE-MIT", "LICENSE-APACHE"] {
+            if !files.lines().any(|f| f == needed) {
+                return Err(Failure(format!("the {name} package has no {needed}")));
+            }
+        }
+    }
+    let ci = std::fs::read_to_string(".ci/run")
+        .map_err(|e| Failure(format!("cannot read .ci/run: {e}")))?;
+    let ci_builds: Vec<&str> = ci
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains("cargo") && l.contains("xtask"))
+        .collect();
+    if ci_builds.is_empty() || ci_builds.iter().any(|l| !l.contains("--locked")) {
+        return Err(Failure(
+            ".ci/run must run `cargo --locked xtask test` (Cargo.lock is what gets tested)".into(),
+        ));
+    }
+    println!(
+        "packaging: {} package with README and licences; CI builds --locked: passed",
+        publishable.join(", ")
+    );
+    Ok(())
+}
+
 fn bench(args: &[String]) -> Step {
     let quick = match args {
         [] => false,
@@ -207,6 +390,8 @@ fn bench(args: &[String]) -> Step {
         "-p",
         "polyv-cli",
         "--bins",
+        "--features",
+        "polyv-mock/cli",
     ])?;
     // Criterion on the core; the bench also writes the 1000-item page the
     // Python micro-benchmark parses.
@@ -272,7 +457,16 @@ fn bench_run(args: &[String]) -> Step {
 /// The end-to-end harness, once, on a tiny catalogue with the debug binaries,
 /// so that it cannot rot. Its report goes under `target/bench-results/`.
 fn bench_smoke() -> Step {
-    cargo(&["build", "-p", "polyv-mock", "-p", "polyv-cli", "--bins"])?;
+    cargo(&[
+        "build",
+        "-p",
+        "polyv-mock",
+        "-p",
+        "polyv-cli",
+        "--bins",
+        "--features",
+        "polyv-mock/cli",
+    ])?;
     bench::run(&bench::Opts::smoke()).map_err(|e| Failure(format!("bench smoke: {e}")))?;
     println!("bench smoke: the end-to-end harness ran: passed");
     Ok(())

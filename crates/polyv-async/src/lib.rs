@@ -10,7 +10,7 @@
 //! use polyv_async::{Client, GetByUploader, Order};
 //!
 //! # async fn run() -> Result<(), polyv_async::Error> {
-//! // POLYV_USER_ID and POLYV_SECRET_KEY from the environment.
+//! // POLYV_USER_ID, POLYV_SECRET_KEY and (when set) POLYV_BASE_URL.
 //! let client = Client::from_env()?;
 //!
 //! // One page.
@@ -123,8 +123,9 @@ impl Client {
         Ok(Self::from_parts(config, http, fresh))
     }
 
-    /// A client for the production API with the credentials in
-    /// `POLYV_USER_ID` and `POLYV_SECRET_KEY` ([`Config::from_env`]).
+    /// A client configured from `POLYV_USER_ID`, `POLYV_SECRET_KEY` and,
+    /// when set, `POLYV_BASE_URL` (else the production API), with the default
+    /// settings otherwise ([`Config::from_env`]).
     ///
     /// ```no_run
     /// let client = polyv_async::Client::from_env()?;

@@ -217,3 +217,71 @@ fn debug_never_shows_the_secret() {
 fn client_builds_outside_a_runtime_and_from_env_needs_credentials() {
     assert!(Client::new(config("https://api.polyv.net")).is_ok());
 }
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn transport_errors_name_the_host_never_the_query() {
+    let port = closed_port();
+    let config = config(&format!("http://127.0.0.1:{port}")).with_retry(RetryPolicy::never());
+    let query = GetByUploader::builder().email(EMAIL).build().unwrap();
+    let err = Client::new(config)
+        .unwrap()
+        .get_by_uploader(&query)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(text.contains(&format!("127.0.0.1:{port}: ")), "{text}");
+    for secret in ["ptime", "sign", "ops", "get-by-uploader", "?"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_says_which_limit_ran_out() {
+    let server = MockServer::builder()
+        .dataset(dataset(1))
+        .fault(FaultRule::always(Fault::Latency(Duration::from_secs(5))))
+        .start()
+        .unwrap();
+    let config = config(&server.base_url())
+        .with_retry(RetryPolicy::never())
+        .with_timeout(Duration::from_millis(1));
+    let err = Client::new(config)
+        .unwrap()
+        .get_by_uploader(&GetByUploader::new())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}: no complete response within the 1ms per-attempt timeout",
+            server.addr()
+        )),
+        "{text}"
+    );
+}

@@ -114,8 +114,9 @@ impl Client {
         Ok(Self::from_parts(config, agent, fresh))
     }
 
-    /// A client with the credentials from `POLYV_USER_ID` and
-    /// `POLYV_SECRET_KEY` and the default settings ([`Config::from_env`]).
+    /// A client configured from `POLYV_USER_ID`, `POLYV_SECRET_KEY` and,
+    /// when set, `POLYV_BASE_URL`, with the default settings otherwise
+    /// ([`Config::from_env`]).
     pub fn from_env() -> Result<Self, Error> {
         Self::new(Config::from_env()?)
     }
@@ -305,9 +306,3 @@ mod tests {
         assert!(matches!(config, Err(Error::InvalidInput(_))));
     }
 }
-
-/// Compiles the README's Rust examples as doctests, so the front door cannot
-/// drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

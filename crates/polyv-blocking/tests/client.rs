@@ -224,7 +224,66 @@ fn from_env_reports_the_missing_variable() {
     if std::env::var_os("POLYV_USER_ID").is_none() {
         assert!(matches!(
             Client::from_env(),
-            Err(Error::MissingEnv("POLYV_USER_ID"))
+            Err(Error::Env { unset, .. }) if unset.contains(&"POLYV_USER_ID")
         ));
     }
+}
+
+#[test]
+fn transport_errors_name_the_host_never_the_query() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = Config::new(Credentials::new(DEMO_USER_ID, DEMO_SECRET_KEY).unwrap())
+        .with_base_url(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .with_retry(RetryPolicy::never());
+    let query = GetByUploader::builder()
+        .email("ops+cn@example.com")
+        .build()
+        .unwrap();
+    let err = Client::new(config)
+        .unwrap()
+        .get_by_uploader(&query)
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: polyv_blocking::TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(text.contains(&format!("127.0.0.1:{port}: ")), "{text}");
+    for secret in ["ptime", "sign", "ops", "get-by-uploader", "?"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+#[test]
+fn a_timeout_says_which_limit_ran_out() {
+    let (server, _) = start(
+        MockServer::builder()
+            .videos(1)
+            .fault(FaultRule::always(Fault::Latency(Duration::from_secs(5)))),
+    );
+    let config = config(&server)
+        .with_retry(RetryPolicy::never())
+        .with_timeout(Duration::from_millis(1));
+    let err = Client::new(config)
+        .unwrap()
+        .get_by_uploader(&GetByUploader::new())
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "{}: no complete response within the 1ms per-attempt timeout",
+            server.addr()
+        )),
+        "{text}"
+    );
 }

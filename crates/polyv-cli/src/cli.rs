@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use clap::builder::NonEmptyStringValueParser;
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, value_parser};
+use clap::{
+    ArgAction, Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum,
+    value_parser,
+};
 use clap_complete::Shell;
 use polyv_core::Order;
 use polyv_core::videos::MAX_PAGE_SIZE;
@@ -19,7 +22,7 @@ Environment:
 
 Exit status:
   0 success, 1 the API refused the request, 2 bad usage or input (nothing was sent),
-  3 network or server trouble that the retries did not cure
+  3 network or server trouble that the retries did not cure, or --deadline passed
 
 No account? `polyv demo` runs against an in-process mock Polyv server.";
 
@@ -48,7 +51,7 @@ pub(crate) struct GlobalArgs {
     pub(crate) base_url: Option<String>,
 
     /// Time allowed for one attempt, from sending to the last byte, in seconds [default: 30]
-    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub(crate) timeout: Option<Duration>,
 
     /// Retries after the first attempt, for network errors, 429 and 5xx
@@ -57,16 +60,29 @@ pub(crate) struct GlobalArgs {
         global = true,
         value_name = "N",
         default_value_t = 3,
+        allow_negative_numbers = true,
         value_parser = value_parser!(u32).range(0..=100)
     )]
     pub(crate) retries: u32,
+
+    /// Time allowed for the whole command, retries and every page included,
+    /// in seconds; past it, polyv stops with exit status 3 [default: none]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
+    pub(crate) deadline: Option<Duration>,
+
+    /// Largest response body accepted, in bytes; K, M or G (binary) may
+    /// follow the number, e.g. 32M [default: 8M]
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size, allow_negative_numbers = true)]
+    pub(crate) max_body: Option<u64>,
 
     /// Log to stderr: -v for requests and retries, -vv for everything the SDK traces
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
 
     /// Run against an in-process mock Polyv server with the demo account
-    /// (ignores POLYV_USER_ID, POLYV_SECRET_KEY and --base-url)
+    /// (ignores POLYV_USER_ID, POLYV_SECRET_KEY and --base-url); `sign`
+    /// signs with the demo account's secret key
+    #[cfg(feature = "mock")]
     #[arg(long, global = true)]
     pub(crate) mock: bool,
 }
@@ -78,11 +94,13 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Videos(VideosCommand),
 
-    /// Sign KEY=VALUE parameters with POLYV_SECRET_KEY and print the sign
+    /// Sign KEY=VALUE parameters with POLYV_SECRET_KEY (with --mock: the
+    /// demo account's key) and print the sign
     Sign(SignArgs),
 
     /// No account needed: start a mock Polyv server in-process and list a
     /// sub-account's videos from it, every page, signed and verified for real
+    #[cfg(feature = "mock")]
     Demo(DemoArgs),
 
     /// Print shell completions
@@ -108,7 +126,7 @@ pub(crate) struct ByUploaderArgs {
     pub(crate) email: Option<String>,
 
     /// Only this category (cataid) [default: every category]
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_negative_numbers = true)]
     pub(crate) cataid: Option<u64>,
 
     /// Include the sub-categories of --cataid (containSubCata=1)
@@ -125,11 +143,11 @@ pub(crate) struct ByUploaderArgs {
     pub(crate) order: Option<OrderArg>,
 
     /// Videos per page, 1-1000 (pageSize) [server default: 20]
-    #[arg(long, value_name = "N", value_parser = page_size_parser())]
+    #[arg(long, value_name = "N", value_parser = page_size_parser(), allow_negative_numbers = true)]
     pub(crate) page_size: Option<u32>,
 
     /// The page to fetch, from 1 (page)
-    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..), conflicts_with = "all")]
+    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..), conflicts_with = "all", allow_negative_numbers = true)]
     pub(crate) page: Option<u32>,
 
     /// Fetch every page, writing each as it arrives; oldest first unless --order says otherwise.
@@ -140,7 +158,7 @@ pub(crate) struct ByUploaderArgs {
 
     /// With --all: keep up to N page requests in flight (pages are still
     /// written in order; the rate limit still applies) [default: 1]
-    #[arg(long, value_name = "N", requires = "all", value_parser = value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", requires = "all", value_parser = value_parser!(u32).range(1..=64), allow_negative_numbers = true)]
     pub(crate) fetch_ahead: Option<u32>,
 
     /// Output format [default: table when stdout is a terminal, jsonl otherwise]
@@ -161,6 +179,7 @@ pub(crate) struct SignArgs {
 }
 
 /// `polyv demo`
+#[cfg(feature = "mock")]
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DemoArgs {
     /// The demo sub-account whose videos are listed
@@ -168,11 +187,11 @@ pub(crate) struct DemoArgs {
     pub(crate) email: String,
 
     /// Videos in the mock's generated catalogue
-    #[arg(long, value_name = "N", default_value_t = 500, value_parser = value_parser!(u32).range(0..=1_000_000))]
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = value_parser!(u32).range(0..=1_000_000), allow_negative_numbers = true)]
     pub(crate) videos: u32,
 
     /// Videos per page
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = page_size_parser())]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = page_size_parser(), allow_negative_numbers = true)]
     pub(crate) page_size: u32,
 
     /// Result order
@@ -221,6 +240,53 @@ pub(crate) enum Format {
     Csv,
 }
 
+/// The global options that only matter when requests are sent.
+const NETWORK_OPTIONS: [&str; 5] = ["base_url", "timeout", "retries", "deadline", "max_body"];
+
+/// The command line, with the global options hidden from the help (and the
+/// completions) of the subcommands where they do nothing: the network
+/// options in `sign` and `completions`, `-v` and `--mock` in `completions`,
+/// and `--base-url` and `--mock` in `demo`, which always starts its own
+/// mock. They are still accepted there.
+pub(crate) fn command() -> clap::Command {
+    let mut command = Cli::command();
+    // A global option is copied into each subcommand when the command is
+    // built, unless the subcommand already has an argument of that id: so a
+    // hidden copy, given first, takes its place there.
+    let globals: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let hide = |names: &'static [&'static str]| {
+        let globals = &globals;
+        move |mut sub: clap::Command| {
+            for arg in globals {
+                if names.contains(&arg.get_id().as_str()) {
+                    sub = sub.arg(arg.clone().hide(true));
+                }
+            }
+            sub
+        }
+    };
+    const COMPLETIONS: [&str; 7] = [
+        "base_url", "timeout", "retries", "deadline", "max_body", "verbose", "mock",
+    ];
+    command = command
+        .mut_subcommand("sign", hide(&NETWORK_OPTIONS))
+        .mut_subcommand("completions", hide(&COMPLETIONS));
+    if command.find_subcommand("demo").is_some() {
+        command = command.mut_subcommand("demo", hide(&["base_url", "mock"]));
+    }
+    command
+}
+
+/// Parses the process's arguments with [`command`].
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command()))
+}
+
 fn page_size_parser() -> clap::builder::RangedI64ValueParser<u32> {
     value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE))
 }
@@ -231,9 +297,37 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !secs.is_finite() || secs <= 0.0 {
-        return Err("the timeout must be a positive number of seconds".into());
+        return Err(format!("{text:?}: give a positive number of seconds"));
     }
     Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} seconds is too long"))
+}
+
+/// `--max-body`: bytes, optionally followed by K, M or G (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size in bytes (e.g. 65536, 512K, 32M, 1G)"
+            ));
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size in bytes (e.g. 65536, 512K, 32M, 1G)"))?;
+    if n == 0 {
+        return Err("the body limit must be at least 1 byte".into());
+    }
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -296,6 +390,28 @@ mod tests {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("65536"), Ok(65_536));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("32m"), Ok(32 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("7B"), Ok(7));
+        for bad in ["", "0", "-1", "1.5M", "M", "12X", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_hiding_command_still_parses_what_the_derive_does() {
+        command().debug_assert();
+        let matches = command()
+            .try_get_matches_from(["polyv", "sign", "--retries", "0", "a=1"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        assert_eq!(cli.global.retries, 0);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub(crate) enum Failure {
     /// Writing the results failed for a reason other than a closed pipe.
     Output(io::Error),
     /// The in-process mock server could not start.
+    #[cfg(feature = "mock")]
     Mock(io::Error),
     /// stdout was closed by its reader (`polyv ... | head`): not an error.
     StdoutClosed,
@@ -47,6 +48,9 @@ pub(crate) enum Failure {
         /// Records that were written.
         written: u64,
     },
+    /// A failure, then one more `hint:` line of the command's own (the
+    /// flag that fixes it, the values that would work).
+    Hinted(Box<Failure>, String),
 }
 
 /// How the last call that failed for good ended: its attempts and why it
@@ -83,7 +87,7 @@ impl From<Error> for Failure {
 /// variant added later counts as trouble (3).
 pub(crate) fn status_of(error: &Error) -> Status {
     match error {
-        Error::InvalidInput(_) | Error::MissingEnv(_) => Status::Usage,
+        Error::InvalidInput(_) | Error::MissingEnv(_) | Error::Env { .. } => Status::Usage,
         Error::SignEmpty
         | Error::PtimeTooOld
         | Error::PtimeIllegal
@@ -121,7 +125,7 @@ pub(crate) fn describe(error: &Error, retries: u32, gave_up: Option<GaveUp>) -> 
     }
     let attempts = gave_up.map(|g| attempts_made(g, retries));
     let hint = match error {
-        Error::MissingEnv(_) => Some(
+        Error::MissingEnv(_) | Error::Env { .. } => Some(
             "export POLYV_USER_ID and POLYV_SECRET_KEY; no account? try `polyv demo` or `--mock`"
                 .to_owned(),
         ),
@@ -181,6 +185,11 @@ fn attempts_made(gave_up: GaveUp, retries: u32) -> String {
 pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
     let (status, lines) = match failure {
         Failure::StdoutClosed => return Status::Success,
+        Failure::Hinted(failure, hint) => {
+            let status = report(failure, retries);
+            let _ = writeln!(io::stderr().lock(), "{}", printable(hint));
+            return status;
+        }
         Failure::Sdk(error) => (status_of(error), describe(error, retries, last_gave_up())),
         Failure::Unreadable { records, written } => (
             Status::Incomplete,
@@ -193,6 +202,7 @@ pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
             Status::Trouble,
             vec![format!("error: cannot write the output: {error}")],
         ),
+        #[cfg(feature = "mock")]
         Failure::Mock(error) => (
             Status::Trouble,
             vec![format!("error: cannot start the mock server: {error}")],
@@ -228,6 +238,13 @@ mod tests {
         let cases: Vec<(Error, Status)> = vec![
             (Error::InvalidInput("x".into()), Status::Usage),
             (Error::MissingEnv("POLYV_USER_ID"), Status::Usage),
+            (
+                Error::Env {
+                    unset: vec!["POLYV_USER_ID"],
+                    empty: vec!["POLYV_SECRET_KEY"],
+                },
+                Status::Usage,
+            ),
             (Error::SignEmpty, Status::Refused),
             (Error::PtimeTooOld, Status::Refused),
             (Error::PtimeIllegal, Status::Refused),

@@ -19,12 +19,10 @@ mod run;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 use crate::fail::Status;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(error) => {
             // Help and version go to stdout with status 0, usage errors to

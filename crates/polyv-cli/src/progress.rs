@@ -27,6 +27,7 @@ impl Progress {
     }
 
     /// Whether anything is drawn at all.
+    #[cfg_attr(not(feature = "mock"), allow(dead_code))]
     pub(crate) fn enabled(&self) -> bool {
         self.enabled
     }
@@ -59,6 +60,7 @@ impl Progress {
     }
 
     /// Prints a note line (only on a terminal).
+    #[cfg_attr(not(feature = "mock"), allow(dead_code))]
     pub(crate) fn note(&mut self, note: &str) {
         self.finish(note);
     }

@@ -24,31 +24,204 @@ const CSV_HEADER: [&str; 11] = [
     "ptime",
 ];
 
-/// Table columns: header and width (the last column is not padded).
-const TABLE_COLUMNS: [(&str, usize); 7] = [
-    ("VID", 34),
-    ("UPLOADED (UTC)", 16),
-    ("STATUS", 18),
-    ("PLAYS", 9),
-    ("CATAID", 13),
-    ("UPLOADER", 24),
-    ("TITLE", 0),
+/// The table's columns, left to right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Vid,
+    Uploaded,
+    Status,
+    Plays,
+    Cataid,
+    Uploader,
+    Title,
+}
+
+/// Terminal columns between two table columns.
+const GAP: usize = 2;
+
+/// The title gets at least this many columns before the others give way.
+const MIN_TITLE: usize = 20;
+
+/// Table width when stdout is not a terminal and `COLUMNS` is not set.
+pub(crate) const PIPE_WIDTH: usize = 160;
+
+/// How the table makes room for the title when the width is short, step by
+/// step, in this order, until the title has [`MIN_TITLE`] columns (the order
+/// is documented in docs/cli.md): narrow UPLOADER, drop CATAID, narrow
+/// STATUS, drop UPLOADER, show UPLOADED as a date only, drop UPLOADED, drop
+/// STATUS, drop PLAYS. VID and TITLE always stay.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Narrow(Column, usize),
+    Drop(Column),
+}
+
+const STEPS: [Step; 8] = [
+    Step::Narrow(Column::Uploader, 16),
+    Step::Drop(Column::Cataid),
+    Step::Narrow(Column::Status, 10),
+    Step::Drop(Column::Uploader),
+    Step::Narrow(Column::Uploaded, 10),
+    Step::Drop(Column::Uploaded),
+    Step::Drop(Column::Status),
+    Step::Drop(Column::Plays),
 ];
+
+/// The table's columns and their widths for one terminal width. Numbers and
+/// video ids are never cut: a value wider than its column (a later page's
+/// bigger play count) pushes the rest of its row right instead. Text
+/// (status, uploader, title) is cut with `…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layout {
+    columns: Vec<(Column, usize)>,
+}
+
+impl Layout {
+    /// The layout for `width` terminal columns, with the number columns as
+    /// wide as the widest value of `first_page` (the output is streamed, so
+    /// later pages cannot be known).
+    pub(crate) fn new(width: usize, first_page: &[Video]) -> Self {
+        let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+        let plays = first_page
+            .iter()
+            .map(|v| digits(v.times()))
+            .max()
+            .unwrap_or(0);
+        let cataid = first_page
+            .iter()
+            .map(|v| digits(v.cataid()))
+            .max()
+            .unwrap_or(0);
+        let mut columns = vec![
+            (Column::Vid, 34),
+            (Column::Uploaded, 16),
+            (Column::Status, 18),
+            (Column::Plays, plays.max("PLAYS".len())),
+            (Column::Cataid, cataid.max("CATAID".len())),
+            (Column::Uploader, 24),
+            (Column::Title, 0),
+        ];
+        let title_room = |columns: &[(Column, usize)]| {
+            let used: usize = columns
+                .iter()
+                .filter(|(c, _)| *c != Column::Title)
+                .map(|(_, w)| w + GAP)
+                .sum();
+            width.saturating_sub(used)
+        };
+        for step in STEPS {
+            if title_room(&columns) >= MIN_TITLE {
+                break;
+            }
+            match step {
+                Step::Narrow(column, to) => {
+                    for (c, w) in &mut columns {
+                        if *c == column {
+                            *w = (*w).min(to);
+                        }
+                    }
+                }
+                Step::Drop(column) => columns.retain(|(c, _)| *c != column),
+            }
+        }
+        let title = title_room(&columns).max(MIN_TITLE / 2);
+        if let Some((_, w)) = columns.iter_mut().find(|(c, _)| *c == Column::Title) {
+            *w = title;
+        }
+        Self { columns }
+    }
+
+    /// The header line.
+    fn header(&self) -> String {
+        let mut line = String::new();
+        for &(column, width) in &self.columns {
+            let name = match column {
+                Column::Vid => "VID",
+                Column::Uploaded if width < 16 => "UPLOADED",
+                Column::Uploaded => "UPLOADED (UTC)",
+                Column::Status => "STATUS",
+                Column::Plays => "PLAYS",
+                Column::Cataid => "CATAID",
+                Column::Uploader => "UPLOADER",
+                Column::Title => "TITLE",
+            };
+            push_cell(&mut line, name, width, column == Column::Plays, true);
+        }
+        finish_line(line)
+    }
+
+    /// One video's line.
+    fn row(&self, video: &Video) -> String {
+        let mut line = String::with_capacity(160);
+        for &(column, width) in &self.columns {
+            match column {
+                Column::Vid => push_cell(&mut line, video.vid(), width, false, false),
+                Column::Uploaded => {
+                    let when = utc_date_time(video.ptime().as_millis());
+                    let when = if width < 16 {
+                        when.split(' ').next().unwrap_or_default().to_owned()
+                    } else {
+                        when
+                    };
+                    push_cell(&mut line, &when, width, false, false);
+                }
+                Column::Status => {
+                    let status = match video.status() {
+                        polyv_core::VideoStatus::Unknown(code) => format!("unknown ({code})"),
+                        known => known.describe().to_owned(),
+                    };
+                    push_cell(&mut line, &status, width, false, true);
+                }
+                Column::Plays => {
+                    push_cell(&mut line, &video.times().to_string(), width, true, false);
+                }
+                Column::Cataid => {
+                    push_cell(&mut line, &video.cataid().to_string(), width, false, false);
+                }
+                Column::Uploader => {
+                    push_cell(&mut line, video.uploader_email(), width, false, true);
+                }
+                Column::Title => push_cell(&mut line, video.title(), width, false, true),
+            }
+        }
+        finish_line(line)
+    }
+
+    /// The headers of the columns shown, for tests.
+    #[cfg(test)]
+    fn shown(&self) -> Vec<Column> {
+        self.columns.iter().map(|(c, _)| *c).collect()
+    }
+}
+
+/// A line without trailing spaces, ending in a newline.
+fn finish_line(line: String) -> String {
+    let mut line = line.trim_end().to_owned();
+    line.push('\n');
+    line
+}
 
 /// Writes videos in one format to `out`.
 #[derive(Debug)]
 pub(crate) struct Renderer<W: Write> {
     out: W,
     format: Format,
+    /// Terminal columns the table must fit in.
+    width: usize,
+    /// The table's layout, fixed by the first page.
+    layout: Option<Layout>,
     started: bool,
     written: u64,
 }
 
 impl<W: Write> Renderer<W> {
-    pub(crate) fn new(out: W, format: Format) -> Self {
+    /// A renderer; `width` (terminal columns) matters for the table only.
+    pub(crate) fn new(out: W, format: Format, width: usize) -> Self {
         Self {
             out,
             format,
+            width,
+            layout: None,
             started: false,
             written: 0,
         }
@@ -61,8 +234,8 @@ impl<W: Write> Renderer<W> {
 
     /// Writes what comes before the first video (the JSON `[`, the CSV or
     /// table header). Called when the first page arrives, so a call that fails
-    /// at once writes nothing at all.
-    fn start(&mut self) -> io::Result<()> {
+    /// at once writes nothing at all; the table's layout is fitted to it.
+    fn start(&mut self, first_page: &[Video]) -> io::Result<()> {
         if self.started {
             return Ok(());
         }
@@ -75,18 +248,17 @@ impl<W: Write> Renderer<W> {
                 write!(self.out, "{header}\r\n")
             }
             Format::Table => {
-                let mut line = String::new();
-                for (name, width) in TABLE_COLUMNS {
-                    push_cell(&mut line, name, width, false);
-                }
-                writeln!(self.out, "{}", line.trim_end())
+                let layout = Layout::new(self.width, first_page);
+                let header = layout.header();
+                self.layout = Some(layout);
+                self.out.write_all(header.as_bytes())
             }
         }
     }
 
     /// Writes one page's videos and flushes them.
     pub(crate) fn page(&mut self, videos: &[Video]) -> io::Result<()> {
-        self.start()?;
+        self.start(videos)?;
         for video in videos {
             self.video(video)?;
         }
@@ -111,8 +283,9 @@ impl<W: Write> Renderer<W> {
                 self.out.write_all(line.as_bytes())?;
             }
             Format::Table => {
-                let line = table_row(video);
-                self.out.write_all(line.as_bytes())?;
+                if let Some(layout) = &self.layout {
+                    self.out.write_all(layout.row(video).as_bytes())?;
+                }
             }
         }
         self.written += 1;
@@ -123,7 +296,7 @@ impl<W: Write> Renderer<W> {
     /// Not called when the walk failed, so a cut-off JSON array stays
     /// visibly incomplete.
     pub(crate) fn finish(&mut self) -> io::Result<()> {
-        self.start()?;
+        self.start(&[])?;
         if self.format == Format::Json {
             let close: &[u8] = if self.written > 0 { b"\n]\n" } else { b"]\n" };
             self.out.write_all(close)?;
@@ -178,42 +351,16 @@ pub(crate) fn push_csv_field(line: &mut String, field: &str) {
     }
 }
 
-fn table_row(video: &Video) -> String {
-    let status = match video.status() {
-        polyv_core::VideoStatus::Unknown(code) => format!("unknown ({code})"),
-        known => known.describe().to_owned(),
-    };
-    let cells: [(String, bool); 7] = [
-        (video.vid().to_owned(), false),
-        (utc_date_time(video.ptime().as_millis()), false),
-        (status, false),
-        (video.times().to_string(), true),
-        (video.cataid().to_string(), false),
-        (video.uploader_email().to_owned(), false),
-        (video.title().to_owned(), false),
-    ];
-    let mut line = String::with_capacity(160);
-    for ((text, right), (_, width)) in cells.iter().zip(TABLE_COLUMNS) {
-        push_cell(&mut line, text, width, *right);
-    }
-    let mut line = line.trim_end().to_owned();
-    line.push('\n');
-    line
-}
-
-/// Appends a cell of `width` columns (0: as wide as the text) and the column
-/// gap. Control characters become spaces, so a title cannot move the cursor
-/// or inject terminal escapes; text wider than the column ends in `…`.
-fn push_cell(line: &mut String, text: &str, width: usize, right: bool) {
+/// Appends a cell of `width` columns and the column gap. Control characters
+/// become spaces, so a title cannot move the cursor or inject terminal
+/// escapes. With `cut`, text wider than the column ends in `…`; without, it
+/// is written whole (numbers, ids) and pushes the rest of the row.
+fn push_cell(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let fitted = if width == 0 {
-        clean
-    } else {
-        truncate(&clean, width)
-    };
+    let fitted = if cut { truncate(&clean, width) } else { clean };
     let pad = width.saturating_sub(display_width(&fitted));
     if right {
         line.extend(std::iter::repeat_n(' ', pad));
@@ -222,7 +369,7 @@ fn push_cell(line: &mut String, text: &str, width: usize, right: bool) {
         line.push_str(&fitted);
         line.extend(std::iter::repeat_n(' ', pad));
     }
-    line.push_str("  ");
+    line.extend(std::iter::repeat_n(' ', GAP));
 }
 
 /// Cuts `text` to at most `width` terminal columns, ending in `…` when cut.
@@ -249,27 +396,10 @@ pub(crate) fn display_width(text: &str) -> usize {
     text.chars().map(char_width).sum()
 }
 
-/// A small approximation of `wcwidth`: enough for CJK titles and e-mails.
+/// Terminal columns of one character (`wcwidth`): 2 for wide East Asian
+/// characters and emoji, 0 for combining marks and zero-width characters.
 fn char_width(c: char) -> usize {
-    match u32::from(c) {
-        // Combining marks, zero-width spaces and joiners, variation selectors.
-        0x0300..=0x036F | 0x200B..=0x200F | 0x2060..=0x2064 | 0xFE00..=0xFE0F => 0,
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
-    }
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC from milliseconds since the Unix epoch.
@@ -379,8 +509,12 @@ mod tests {
     }
 
     fn render(format: Format, pages: &[&[Video]]) -> String {
+        render_at(format, 200, pages)
+    }
+
+    fn render_at(format: Format, width: usize, pages: &[&[Video]]) -> String {
         let mut out = Vec::new();
-        let mut r = Renderer::new(&mut out, format);
+        let mut r = Renderer::new(&mut out, format, width);
         for page in pages {
             r.page(page).unwrap();
         }
@@ -439,7 +573,83 @@ mod tests {
         assert_eq!(truncate("张老师@example.cn", 7), "张老师…");
         assert_eq!(display_width(&truncate("abcdefghij", 5)), 5);
         let mut s = String::new();
-        push_cell(&mut s, "张", 4, false);
+        push_cell(&mut s, "张", 4, false, true);
         assert_eq!(s, "张    ");
+        let mut s = String::new();
+        push_cell(&mut s, "123456789012", 5, true, false);
+        assert_eq!(s, "123456789012  ", "numbers are never cut");
+        // Emoji and fullwidth forms count two columns, combining marks none.
+        assert_eq!(display_width("🎬"), 2);
+        assert_eq!(display_width("ＡＢ"), 4);
+        assert_eq!(display_width("e\u{301}"), 1);
+    }
+
+    fn with(title: &str, times: u64, cataid: u64) -> Video {
+        let mut json = serde_json::to_value(video(title)).unwrap();
+        json["times"] = times.into();
+        json["cataid"] = cataid.into();
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn columns_narrow_then_drop_in_the_documented_order() {
+        use Column::*;
+        let page = [with("t", 123, 1_539_918_907_896)];
+        let shown = |width| Layout::new(width, &page).shown();
+        assert_eq!(
+            shown(200),
+            [Vid, Uploaded, Status, Plays, Cataid, Uploader, Title]
+        );
+        assert_eq!(shown(120), [Vid, Uploaded, Status, Plays, Uploader, Title]);
+        assert_eq!(shown(100), [Vid, Uploaded, Status, Plays, Title]);
+        assert_eq!(shown(80), [Vid, Status, Plays, Title]);
+        assert_eq!(shown(66), [Vid, Plays, Title]);
+        assert_eq!(shown(40), [Vid, Title]);
+        // Each step only when the title would have fewer than 20 columns.
+        for width in 40..=250 {
+            let layout = Layout::new(width, &page);
+            let used: usize = layout.columns.iter().map(|(_, w)| w + GAP).sum::<usize>() - GAP;
+            if layout.shown().len() > 2 {
+                assert!(used <= width, "{width}: {used}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_fits_and_stays_aligned_with_cjk_text() {
+        let long = "高等数学 第一讲：极限与连续 🎬 a very long title that has to be cut somewhere";
+        let page = [
+            with(long, 7, 1),
+            with("短", 123_456_789_012, 1_539_918_907_896),
+            with("plain ascii title", 0, 42),
+        ];
+        for width in [80, 100, 120, 200] {
+            let text = render_at(Format::Table, width, &[&page]);
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 4);
+            let title_col = display_width(&lines[0][..lines[0].find("TITLE").unwrap()]);
+            for line in &lines {
+                assert!(display_width(line) <= width, "{width}: {line}");
+            }
+            // The title starts at the same display column on every row.
+            for (line, title) in lines[1..].iter().zip(["高等", "短", "plain"]) {
+                let at = line.find(title).unwrap();
+                assert_eq!(display_width(&line[..at]), title_col, "{width}: {line}");
+            }
+            // Titles are cut with an ellipsis; numbers never.
+            assert!(lines[1].ends_with('…'), "{width}: {}", lines[1]);
+            assert!(lines[2].contains("123456789012"), "{width}: {}", lines[2]);
+        }
+    }
+
+    #[test]
+    fn a_later_wider_number_pushes_its_row_but_is_whole() {
+        let first = [with("a", 5, 1)];
+        let later = [with("b", 123_456_789_012, 1)];
+        let text = render_at(Format::Table, 80, &[&first, &later]);
+        assert!(
+            text.lines().nth(2).unwrap().contains("123456789012"),
+            "{text}"
+        );
     }
 }

@@ -3,38 +3,104 @@
 use std::env::VarError;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use clap::CommandFactory as _;
 use polyv_blocking::Client;
 use polyv_core::{
     CallEvent, Config, Credentials, ENV_SECRET_KEY, Error, GetByUploader, Order, Page,
     Progress as WalkProgress, RetryPolicy, SecretKey, Video, canonical_string,
 };
+#[cfg(feature = "mock")]
 use polyv_mock::{DEMO_SECRET_KEY, DEMO_USER_ID, MockServer};
 
-use crate::cli::{
-    ByUploaderArgs, Cli, Command, DemoArgs, Format, GlobalArgs, SignArgs, VideosCommand,
-};
-use crate::fail::{self, Failure, GaveUp};
+#[cfg(feature = "mock")]
+use crate::cli::DemoArgs;
+use crate::cli::{ByUploaderArgs, Cli, Command, Format, GlobalArgs, SignArgs, VideosCommand};
+use crate::fail::{self, Failure, GaveUp, Status};
 use crate::progress::{self, Progress};
-use crate::render::Renderer;
+use crate::render::{PIPE_WIDTH, Renderer};
 
 /// Videos in the catalogue of the mock that `--mock` starts.
+#[cfg(feature = "mock")]
 const MOCK_VIDEOS: usize = 500;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { global, command } = cli;
-    match command {
-        Command::Videos(VideosCommand::ByUploader(args)) => by_uploader(&global, &args),
-        Command::Sign(args) => sign(&args),
-        Command::Demo(args) => demo(&global, &args),
+    let result = match command {
+        Command::Videos(VideosCommand::ByUploader(args)) => {
+            arm_deadline(global.deadline);
+            by_uploader(&global, &args)
+        }
+        Command::Sign(args) => sign(&global, &args),
+        #[cfg(feature = "mock")]
+        Command::Demo(args) => {
+            arm_deadline(global.deadline);
+            demo(&global, &args)
+        }
         Command::Completions { shell } => {
             // Generated into memory first: the generator panics on write errors.
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "polyv", &mut script);
+            clap_complete::generate(shell, &mut crate::cli::command(), "polyv", &mut script);
             write_stdout(&script)
         }
+    };
+    result.map_err(with_flag_hints)
+}
+
+/// Errors whose remedy is a flag of this CLI get a hint naming it.
+fn with_flag_hints(failure: Failure) -> Failure {
+    match failure {
+        Failure::Sdk(Error::BodyTooLarge { limit }) => Failure::Hinted(
+            Box::new(Failure::Sdk(Error::BodyTooLarge { limit })),
+            format!(
+                "hint: the answer was larger than {limit} bytes; raise the limit with --max-body (e.g. --max-body 64M)"
+            ),
+        ),
+        other => other,
     }
+}
+
+/// `--deadline`: a watchdog that ends the process, with exit status 3 and a
+/// message, once the whole command has run that long, however many retries
+/// or pages are left.
+fn arm_deadline(deadline: Option<std::time::Duration>) {
+    let Some(deadline) = deadline else { return };
+    let spawned = std::thread::Builder::new()
+        .name("deadline".into())
+        .spawn(move || {
+            std::thread::sleep(deadline);
+            let mut stderr = io::stderr().lock();
+            if io::stderr().is_terminal() {
+                let _ = write!(stderr, "\r\x1b[2K"); // the progress line, if any
+            }
+            let _ = writeln!(
+                stderr,
+                "error: stopped after --deadline {deadline:?}: the command had not finished\n\
+                 hint: raise --deadline, or lower --retries or --timeout to fail sooner"
+            );
+            std::process::exit(Status::Trouble as i32);
+        });
+    // Without a thread there is no deadline; the command still runs.
+    drop(spawned);
+}
+
+/// Terminal columns for the table: `COLUMNS` when it is set to a number,
+/// else the terminal's width when stdout is one, else [`PIPE_WIDTH`].
+fn table_width() -> usize {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+    {
+        return columns;
+    }
+    if io::stdout().is_terminal() {
+        if let Some((terminal_size::Width(width), _)) =
+            terminal_size::terminal_size_of(io::stdout())
+        {
+            return usize::from(width);
+        }
+    }
+    PIPE_WIDTH
 }
 
 /// `polyv videos by-uploader`.
@@ -42,6 +108,7 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
     let query = query(args)?;
     let format = args.format.unwrap_or_else(default_format);
     let mut progress = Progress::new();
+    #[cfg(feature = "mock")]
     if global.mock {
         let server = start_mock(MOCK_VIDEOS)?;
         let client = Client::new(config(
@@ -53,12 +120,11 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
             "mock: an in-process Polyv mock at {} serves the demo account {DEMO_USER_ID}",
             server.base_url()
         ));
-        list(&client, &query, walk(args), format, &mut progress)
-    } else {
-        let credentials = Credentials::from_env()?;
-        let client = Client::new(config(global, credentials, base_url(global))?)?;
-        list(&client, &query, walk(args), format, &mut progress)
+        return list(&client, &query, walk(args), format, &mut progress);
     }
+    let credentials = Credentials::from_env()?;
+    let client = Client::new(config(global, credentials, base_url(global))?)?;
+    list(&client, &query, walk(args), format, &mut progress)
 }
 
 /// The query, one flag per builder call; ranges are checked by the builder.
@@ -113,6 +179,9 @@ fn config(
     if let Some(timeout) = global.timeout {
         config = config.with_timeout(timeout);
     }
+    if let Some(limit) = global.max_body {
+        config = config.with_max_body_bytes(limit);
+    }
     if let Some(base_url) = base_url {
         config = config.with_base_url(base_url)?;
     }
@@ -152,10 +221,12 @@ fn base_url(global: &GlobalArgs) -> Option<&str> {
     global.base_url.as_deref().filter(|url| !url.is_empty())
 }
 
+#[cfg(feature = "mock")]
 fn demo_credentials() -> Result<Credentials, Error> {
     Credentials::new(DEMO_USER_ID, DEMO_SECRET_KEY)
 }
 
+#[cfg(feature = "mock")]
 fn start_mock(videos: usize) -> Result<MockServer, Failure> {
     MockServer::builder()
         .videos(videos)
@@ -182,6 +253,7 @@ fn list(
     let mut out = Renderer::new(
         BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
         format,
+        table_width(),
     );
     let mut unreadable = 0;
     let Some(fetch_ahead) = walk else {
@@ -296,14 +368,38 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     output(stdout.write_all(bytes).and_then(|()| stdout.flush()))
 }
 
-/// `polyv sign`: the SDK's own signer and canonical string.
-fn sign(args: &SignArgs) -> Result<(), Failure> {
-    let secret = match std::env::var(ENV_SECRET_KEY) {
-        Ok(secret) if !secret.is_empty() => SecretKey::new(secret),
+/// `polyv sign`: the SDK's own signer and canonical string; with `--mock`,
+/// the demo account's secret key.
+fn sign(global: &GlobalArgs, args: &SignArgs) -> Result<(), Failure> {
+    #[cfg(feature = "mock")]
+    let mock_secret = global.mock.then(|| SecretKey::new(DEMO_SECRET_KEY));
+    #[cfg(not(feature = "mock"))]
+    let mock_secret: Option<SecretKey> = {
+        let _ = global;
+        None
+    };
+    let secret = match mock_secret
+        .map(Ok)
+        .unwrap_or_else(|| std::env::var(ENV_SECRET_KEY).map(SecretKey::new))
+    {
+        Ok(secret) if !secret.expose_secret().is_empty() => secret,
+        Ok(_) => {
+            return Err(Error::Env {
+                unset: Vec::new(),
+                empty: vec![ENV_SECRET_KEY],
+            }
+            .into());
+        }
         Err(VarError::NotUnicode(_)) => {
             return Err(Error::InvalidInput(format!("{ENV_SECRET_KEY} is not valid UTF-8")).into());
         }
-        _ => return Err(Error::MissingEnv(ENV_SECRET_KEY).into()),
+        Err(VarError::NotPresent) => {
+            return Err(Error::Env {
+                unset: vec![ENV_SECRET_KEY],
+                empty: Vec::new(),
+            }
+            .into());
+        }
     };
     let pairs: Vec<(&str, &str)> = args
         .params
@@ -339,6 +435,7 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
     write_stdout(text.as_bytes())
 }
 
+#[cfg(feature = "mock")]
 /// `polyv demo`: a real walk (signing, HTTP, the mock's own verification,
 /// parsing, rendering) against an in-process mock with the demo account.
 fn demo(global: &GlobalArgs, args: &DemoArgs) -> Result<(), Failure> {
@@ -362,7 +459,16 @@ fn demo(global: &GlobalArgs, args: &DemoArgs) -> Result<(), Failure> {
         args.email,
         args.page_size
     ));
-    list(&client, &query, Some(1), format, &mut progress)?;
+    list(&client, &query, Some(1), format, &mut progress).map_err(|failure| match failure {
+        Failure::Sdk(Error::ChildUserNotFound) => Failure::Hinted(
+            Box::new(Failure::Sdk(Error::ChildUserNotFound)),
+            format!(
+                "hint: the demo's sub-accounts are: {}",
+                polyv_mock::DEMO_SUB_ACCOUNTS.join(", ")
+            ),
+        ),
+        other => other,
+    })?;
     if progress.enabled() {
         let checked = server.requests().len();
         progress.note(&format!(

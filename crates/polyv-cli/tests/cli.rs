@@ -20,6 +20,7 @@ fn bare() -> Command {
         "POLYV_SECRET_KEY",
         "POLYV_BASE_URL",
         "RUST_LOG",
+        "COLUMNS",
     ] {
         cmd.env_remove(var);
     }
@@ -666,6 +667,7 @@ fn head_closes_the_pipe_long_before_the_walk_ends() {
     assert!(requested < 20, "{requested} pages requested");
 }
 
+#[cfg(feature = "mock")]
 #[test]
 fn mock_flag_and_demo_need_no_account() {
     let out = run(
@@ -707,6 +709,11 @@ fn mock_flag_and_demo_need_no_account() {
     let out = run(&mut bare(), &["demo", "--email", "nobody@example.com"]);
     assert_status(&out, 1);
     assert!(stderr(&out).starts_with("error: child user not exist.\n"));
+    let listed = format!(
+        "hint: the demo's sub-accounts are: {}\n",
+        DEMO_SUB_ACCOUNTS.join(", ")
+    );
+    assert!(stderr(&out).ends_with(&listed), "{}", stderr(&out));
 }
 
 #[test]

@@ -10,6 +10,10 @@ use crate::{Credentials, Endpoint, Error, RateLimit, RetryPolicy};
 /// Polyv's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.polyv.net";
 
+/// The environment variable that overrides [`DEFAULT_BASE_URL`] in
+/// [`Config::from_env`].
+pub const ENV_BASE_URL: &str = "POLYV_BASE_URL";
+
 /// The `User-Agent` sent unless configured otherwise.
 pub const DEFAULT_USER_AGENT: &str = concat!("polyv-rs/", env!("CARGO_PKG_VERSION"));
 
@@ -108,9 +112,51 @@ impl Config {
         self.observer.0.as_ref()
     }
 
-    /// Reads the credentials from `POLYV_USER_ID` and `POLYV_SECRET_KEY`.
+    /// A configuration from the process environment, which is read for
+    /// exactly these variables:
+    ///
+    /// | variable | |
+    /// |---|---|
+    /// | `POLYV_USER_ID` | the account's user id (required) |
+    /// | `POLYV_SECRET_KEY` | the account's secret key (required) |
+    /// | `POLYV_BASE_URL` | the base URL (optional): when set and non-empty it replaces [`DEFAULT_BASE_URL`], checked as by [`Config::with_base_url`] |
+    ///
+    /// Unset or empty required variables are reported together in one
+    /// [`Error::Env`]; a value that is not UTF-8 or a base URL that does not
+    /// validate is [`Error::InvalidInput`]. Everything else has the
+    /// defaults of [`Config::new`].
     pub fn from_env() -> Result<Self, Error> {
-        Credentials::from_env().map(Self::new)
+        let credentials = Credentials::from_env()?;
+        let base_url = crate::credentials::env_var(ENV_BASE_URL)?;
+        Self::new(credentials).with_base_url_from(base_url)
+    }
+
+    /// Like [`Config::from_env`], with the variables looked up by the given
+    /// function (a test's map, a config file...).
+    ///
+    /// ```
+    /// use polyv_core::Config;
+    ///
+    /// let vars = [("POLYV_USER_ID", "u1"), ("POLYV_SECRET_KEY", "k"), ("POLYV_BASE_URL", "http://127.0.0.1:8080")];
+    /// let lookup = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+    /// let config = Config::from_lookup(lookup)?;
+    /// assert_eq!(config.base_url(), "http://127.0.0.1:8080");
+    /// # Ok::<(), polyv_core::Error>(())
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let credentials = Credentials::from_lookup(&lookup)?;
+        Self::new(credentials).with_base_url_from(lookup(ENV_BASE_URL))
+    }
+
+    /// `with_base_url` for a variable's value; unset or empty: the default.
+    fn with_base_url_from(self, base_url: Option<String>) -> Result<Self, Error> {
+        match base_url.filter(|url| !url.is_empty()) {
+            Some(url) => self.with_base_url(&url).map_err(|e| match e {
+                Error::InvalidInput(why) => Error::InvalidInput(format!("{ENV_BASE_URL}: {why}")),
+                other => other,
+            }),
+            None => Ok(self),
+        }
     }
 
     /// Sets the time allowed to open a connection.
@@ -362,6 +408,34 @@ mod tests {
 
     fn config() -> Config {
         Config::new(Credentials::new("u1", "tIQp4ATe9Z").unwrap())
+    }
+
+    #[test]
+    fn from_lookup_reads_the_base_url() {
+        let with = |base: Option<&'static str>| {
+            move |name: &str| match name {
+                "POLYV_USER_ID" => Some("u1".to_owned()),
+                "POLYV_SECRET_KEY" => Some("k".to_owned()),
+                "POLYV_BASE_URL" => base.map(str::to_owned),
+                _ => None,
+            }
+        };
+        let at = |base| Config::from_lookup(with(base)).map(|c| c.base_url().to_owned());
+        assert_eq!(at(None).unwrap(), DEFAULT_BASE_URL);
+        assert_eq!(at(Some("")).unwrap(), DEFAULT_BASE_URL);
+        assert_eq!(
+            at(Some("http://127.0.0.1:9/")).unwrap(),
+            "http://127.0.0.1:9"
+        );
+        match at(Some("ftp://x")) {
+            Err(Error::InvalidInput(why)) => assert!(why.starts_with("POLYV_BASE_URL: "), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Credentials are checked first, and every missing one is named.
+        assert!(matches!(
+            Config::from_lookup(|_| None),
+            Err(Error::Env { unset, .. }) if unset.len() == 2
+        ));
     }
 
     #[test]

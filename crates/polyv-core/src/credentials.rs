@@ -22,12 +22,18 @@ pub const ENV_SECRET_KEY: &str = "POLYV_SECRET_KEY";
 pub struct UserId(String);
 
 impl UserId {
-    /// Validates a user id: non-empty, and no `/`, `?`, `#`, `%`, whitespace or
-    /// control characters (any of which would change the request's path).
+    /// Validates a user id: non-empty, not `.` or `..`, and no `/`, `?`, `#`,
+    /// `%`, whitespace or control characters (any of which would change the
+    /// request's path).
     pub fn new(id: impl Into<String>) -> Result<Self, Error> {
         let id = id.into();
         if id.is_empty() {
             return Err(Error::InvalidInput("the user id is empty".into()));
+        }
+        if id == "." || id == ".." {
+            return Err(Error::InvalidInput(format!(
+                "the user id {id:?} is a relative path segment, which would change the request's path"
+            )));
         }
         if let Some(bad) = id
             .chars()
@@ -118,9 +124,13 @@ impl Credentials {
     }
 
     /// Reads `POLYV_USER_ID` and `POLYV_SECRET_KEY` from the process
-    /// environment. A missing or empty variable is reported by name.
+    /// environment. Unset and empty variables are reported together, by name,
+    /// as [`Error::Env`]; a value that is not UTF-8 is [`Error::InvalidInput`].
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        for name in [ENV_USER_ID, ENV_SECRET_KEY] {
+            env_var(name)?; // not UTF-8: said as such, not as "unset"
+        }
+        Self::from_lookup(|name| env_var(name).ok().flatten())
     }
 
     /// Like [`Credentials::from_env`], with the variables looked up by the
@@ -130,17 +140,30 @@ impl Credentials {
     /// use polyv_core::{Credentials, Error};
     ///
     /// let err = Credentials::from_lookup(|_| None).unwrap_err();
-    /// assert!(matches!(err, Error::MissingEnv("POLYV_USER_ID")));
+    /// assert!(matches!(err, Error::Env { ref unset, .. } if unset == &["POLYV_USER_ID", "POLYV_SECRET_KEY"]));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "environment variables POLYV_USER_ID and POLYV_SECRET_KEY are not set; export them (see the README)"
+    /// );
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let get = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(Error::MissingEnv(name))
-        };
-        let user_id = get(ENV_USER_ID)?;
-        let secret_key = get(ENV_SECRET_KEY)?;
-        Self::new(user_id, secret_key)
+        let user_id = lookup(ENV_USER_ID);
+        let secret_key = lookup(ENV_SECRET_KEY);
+        let mut unset = Vec::new();
+        let mut empty = Vec::new();
+        for (name, value) in [(ENV_USER_ID, &user_id), (ENV_SECRET_KEY, &secret_key)] {
+            match value {
+                None => unset.push(name),
+                Some(v) if v.is_empty() => empty.push(name),
+                Some(_) => {}
+            }
+        }
+        match (user_id, secret_key) {
+            (Some(user_id), Some(secret_key)) if unset.is_empty() && empty.is_empty() => {
+                Self::new(user_id, secret_key)
+            }
+            _ => Err(Error::Env { unset, empty }),
+        }
     }
 
     /// The account id.
@@ -151,6 +174,18 @@ impl Credentials {
     /// The secret key.
     pub fn secret_key(&self) -> &SecretKey {
         &self.secret_key
+    }
+}
+
+/// One variable of the process environment: `Ok(None)` when unset, an error
+/// when it is not UTF-8.
+pub(crate) fn env_var(name: &str) -> Result<Option<String>, Error> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidInput(format!(
+            "environment variable {name} is not valid UTF-8"
+        ))),
     }
 }
 
@@ -175,7 +210,7 @@ mod tests {
     #[test]
     fn user_id_rejects_path_changers() {
         for bad in [
-            "", "a/b", "a?b", "a#b", "a%2F", "a b", "a\tb", "a\u{7f}", "a\nb",
+            "", ".", "..", "a/b", "a?b", "a#b", "a%2F", "a b", "a\tb", "a\u{7f}", "a\nb",
         ] {
             assert!(
                 matches!(UserId::new(bad), Err(Error::InvalidInput(_))),
@@ -184,20 +219,35 @@ mod tests {
         }
         assert!(UserId::new("b0f7041324").is_ok());
         assert!(UserId::new("用户1").is_ok());
+        assert!(UserId::new("...").is_ok());
+        assert!(UserId::new(".a").is_ok());
     }
 
     #[test]
-    fn lookup_names_the_missing_variable() {
+    fn lookup_names_every_missing_variable() {
         let only_user = |n: &str| (n == ENV_USER_ID).then(|| "u1".to_owned());
-        assert!(matches!(
-            Credentials::from_lookup(only_user),
-            Err(Error::MissingEnv("POLYV_SECRET_KEY"))
-        ));
+        let err = Credentials::from_lookup(only_user).unwrap_err();
+        assert!(
+            matches!(&err, Error::Env { unset, empty } if unset == &[ENV_SECRET_KEY] && empty.is_empty())
+        );
+        assert_eq!(
+            err.to_string(),
+            "environment variable POLYV_SECRET_KEY is not set; export it (see the README)"
+        );
         let empty = |_: &str| Some(String::new());
-        assert!(matches!(
-            Credentials::from_lookup(empty),
-            Err(Error::MissingEnv("POLYV_USER_ID"))
-        ));
+        let err = Credentials::from_lookup(empty).unwrap_err();
+        assert!(
+            matches!(&err, Error::Env { unset, empty } if unset.is_empty() && empty == &[ENV_USER_ID, ENV_SECRET_KEY])
+        );
+        assert_eq!(
+            err.to_string(),
+            "environment variables POLYV_USER_ID and POLYV_SECRET_KEY are set but empty; export them (see the README)"
+        );
+        let mixed = |n: &str| (n == ENV_USER_ID).then(String::new);
+        assert_eq!(
+            Credentials::from_lookup(mixed).unwrap_err().to_string(),
+            "environment variable POLYV_SECRET_KEY is not set, and POLYV_USER_ID is set but empty; export them (see the README)"
+        );
         let both = |n: &str| Some(if n == ENV_USER_ID { "u1" } else { "k" }.to_owned());
         assert_eq!(
             Credentials::from_lookup(both).unwrap().user_id().as_str(),

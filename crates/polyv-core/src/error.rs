@@ -105,9 +105,21 @@ pub enum Error {
     /// The caller's input was refused before any request was made.
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// A needed environment variable is missing or empty.
+    /// A needed environment variable is missing or empty. The SDK itself
+    /// reports [`Error::Env`], which names every such variable at once; this
+    /// variant stays for callers that construct it.
     #[error("environment variable {0} is not set; export it (see the README)")]
     MissingEnv(&'static str),
+    /// Needed environment variables are unset or empty, all named at once
+    /// (from [`Config::from_env`](crate::Config::from_env) and
+    /// [`Credentials::from_env`](crate::Credentials::from_env)).
+    #[error("{}", env_message(unset, empty))]
+    Env {
+        /// The variables that are not set at all.
+        unset: Vec<&'static str>,
+        /// The variables that are set to the empty string.
+        empty: Vec<&'static str>,
+    },
     /// The response body was larger than the client's limit.
     #[error("the response body exceeded the {limit}-byte limit; raise the client's body limit")]
     BodyTooLarge {
@@ -128,6 +140,52 @@ impl From<crate::RecordError> for Error {
     fn from(record: crate::RecordError) -> Self {
         Self::UnreadableRecord(Box::new(record))
     }
+}
+
+/// `text` with every URL query (a `?` followed by `name=value` text up to the
+/// next whitespace) cut to `?…`, in case a transport quoted a request's URL.
+fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('?') {
+        let after = &rest[at + 1..];
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        out.push_str(&rest[..=at]);
+        if after[..end].contains('=') {
+            out.push('…');
+            rest = &after[end..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `Error::Env`'s message: "environment variable X is not set, and Y is set
+/// but empty; export them (see the README)".
+fn env_message(unset: &[&str], empty: &[&str]) -> String {
+    let names = |list: &[&str]| list.join(" and ");
+    let mut parts = Vec::new();
+    if !unset.is_empty() {
+        let verb = if unset.len() == 1 { "is" } else { "are" };
+        parts.push(format!("{} {verb} not set", names(unset)));
+    }
+    if !empty.is_empty() {
+        let verb = if empty.len() == 1 { "is" } else { "are" };
+        parts.push(format!("{} {verb} set but empty", names(empty)));
+    }
+    let count = unset.len() + empty.len();
+    format!(
+        "environment variable{} {}; export {} (see the README)",
+        if parts.len() == 1 && count > 1 {
+            "s"
+        } else {
+            ""
+        },
+        parts.join(", and "),
+        if count == 1 { "it" } else { "them" }
+    )
 }
 
 /// The kinds of network failure a transport reports to the core.
@@ -226,6 +284,65 @@ impl Error {
     /// offset from the server's `Date` header may fix once.
     pub fn is_clock_error(&self) -> bool {
         matches!(self, Self::PtimeTooOld | Self::PtimeIllegal)
+    }
+
+    /// Prefixes an [`Error::Transport`]'s message with the host (and port,
+    /// when the URI gives one) of `uri`, so that "connection refused" says
+    /// where; the call driver does it for every transport. Only the host and port are taken, never the path
+    /// or the query. Other errors are returned unchanged.
+    ///
+    /// ```
+    /// use polyv_core::{Error, TransportErrorKind};
+    ///
+    /// let uri: polyv_core::http::Uri = "http://127.0.0.1:9/v2/video/u/get-by-uploader?ptime=1".parse().unwrap();
+    /// let err = Error::Transport { kind: TransportErrorKind::Connect, message: "refused".into() };
+    /// assert_eq!(err.at_host(&uri).to_string(), "network error (connect): 127.0.0.1:9: refused");
+    ///
+    /// // A URL the transport quoted loses its query.
+    /// let err = Error::Transport {
+    ///     kind: TransportErrorKind::Other,
+    ///     message: "bad uri http://h/p?email=a%40b&ptime=1 here?".into(),
+    /// };
+    /// assert_eq!(err.at_host(&uri).to_string(), "network error (other): 127.0.0.1:9: bad uri http://h/p?… here?");
+    /// ```
+    #[must_use]
+    pub fn at_host(self, uri: &http::Uri) -> Self {
+        self.prefixed_with_host(uri)
+    }
+
+    /// What a failed attempt reports: the host, and for a timeout which
+    /// limit ran out (clients say only "timeout: global" and the like).
+    pub(crate) fn in_attempt(self, uri: &http::Uri, timeout: std::time::Duration) -> Self {
+        self.timeout_said_plainly(timeout).prefixed_with_host(uri)
+    }
+
+    fn timeout_said_plainly(self, timeout: std::time::Duration) -> Self {
+        match self {
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            } => Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                message: format!("no complete response within the {timeout:?} per-attempt timeout"),
+            },
+            other => other,
+        }
+    }
+
+    fn prefixed_with_host(self, uri: &http::Uri) -> Self {
+        match (self, uri.host()) {
+            (Error::Transport { kind, message }, Some(host)) => {
+                let host = match uri.port_u16() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_owned(),
+                };
+                Error::Transport {
+                    kind,
+                    message: format!("{host}: {}", without_queries(&message)),
+                }
+            }
+            (other, _) => other,
+        }
     }
 
     /// The server's own message, for errors the API reported.

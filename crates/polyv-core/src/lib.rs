@@ -46,7 +46,7 @@ mod response;
 mod sign;
 pub mod videos;
 
-pub use config::{Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, FORM_CONTENT_TYPE};
+pub use config::{Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ENV_BASE_URL, FORM_CONTENT_TYPE};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
 pub use driver::{CallEvent, Observer, Progress, RateLimit, RetryPolicy, StopReason, TotalChange};
 pub use endpoint::{Endpoint, PTIME_PARAM, Paged, Params, RawCall, redact_signed};

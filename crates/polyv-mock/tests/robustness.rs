@@ -82,7 +82,8 @@ fn random_queries_always_get_an_answer() {
     assert_eq!(get(s.addr(), &signed_target(&[])).status, 200);
 }
 
-#[cfg(unix)]
+// The binary needs the `cli` feature (`cargo xtask test` turns it on).
+#[cfg(all(unix, feature = "cli"))]
 #[test]
 fn binary_prints_credentials_logs_requests_and_stops_on_sigint() {
     use std::io::{BufRead, BufReader};

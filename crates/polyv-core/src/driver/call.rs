@@ -196,11 +196,13 @@ pub struct Call<'a, E: Endpoint + ?Sized> {
     done: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Sent {
     at_ms: u64,
     at: Duration,
     fresh_connection: bool,
+    /// Where it went: a transport error names the host.
+    uri: http::Uri,
 }
 
 impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
@@ -269,6 +271,7 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
             at_ms: tick.unix_ms,
             at: tick.monotonic,
             fresh_connection,
+            uri: request.uri().clone(),
         });
         Step::Send(Attempt {
             request,
@@ -299,6 +302,7 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
                 self.on_response(&response, sent.at_ms, tick.unix_ms, tick.jitter)
             }
             Err(error) => {
+                let error = error.in_attempt(&sent.uri, self.config.timeout());
                 tracing::debug!(target: "polyv", parent: &self.span, attempt, latency_ms, error = %error, "transport error");
                 self.on_transport_error(error, !sent.fresh_connection, tick.jitter)
             }

@@ -1,9 +1,9 @@
 //! Prints the first page of the account's videos.
 //!
 //! ```text
-//! cargo run -p polyv-mock &          # prints its base URL and demo credentials
+//! cargo run -p polyv-mock --features cli &   # prints its base URL and demo credentials
 //! POLYV_USER_ID=... POLYV_SECRET_KEY=... POLYV_BASE_URL=http://127.0.0.1:PORT \
-//!     cargo run -p polyv-blocking --example list_videos
+//!     cargo run -p polyv-blocking --example blocking_list_videos
 //! ```
 //!
 //! Without `POLYV_BASE_URL` it calls Polyv's production API.
@@ -20,14 +20,8 @@ fn main() {
 }
 
 fn run() -> Result<(), Error> {
-    let mut config = Config::from_env()?;
-    if let Some(base_url) = std::env::var("POLYV_BASE_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
-        config = config.with_base_url(&base_url)?;
-    }
-    let client = Client::new(config)?;
+    // POLYV_USER_ID, POLYV_SECRET_KEY and POLYV_BASE_URL (when set).
+    let client = Client::new(Config::from_env()?)?;
     let page = client.get_by_uploader(&GetByUploader::new())?;
     // A closed stdout (`| head`) just ends the listing.
     let mut out = std::io::stdout().lock();
