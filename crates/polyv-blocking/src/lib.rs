@@ -26,7 +26,7 @@
 //!
 //! ## Behaviour
 //!
-//! - **One retry loop.** [`Client::call`] runs [`polyv_core::Call`]: every
+//! - **One retry loop.** [`Client::call`] runs [`polyv_core::driver::Call`]: every
 //!   attempt is signed afresh, server exceptions, 429/5xx and network failures
 //!   are retried with backoff (honouring `Retry-After`), documented 400s are
 //!   final, and a `ptime` error is fixed once from the server's `Date` header.
@@ -37,9 +37,10 @@
 //!   [`Error::BodyTooLarge`] without being buffered, and no error or log line
 //!   carries the secret key or a full signature.
 //! - **Logging.** With a [`tracing`] subscriber, each call is a
-//!   `polyv.call` span (method, path, page) with one debug event per attempt
+//!   `polyv.call` span (method, path) with one debug event per attempt
 //!   (attempt number, status, latency in ms, body size) and one per retry
-//!   (the delay); target `polyv_blocking`. The query string is never logged.
+//!   (the delay), target `polyv`: the core's call driver emits them, the same
+//!   for every transport. The query string is never logged.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
