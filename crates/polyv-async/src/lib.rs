@@ -36,6 +36,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod limiter;
 mod pages;
 
 use std::sync::Arc;
@@ -44,10 +45,11 @@ use std::time::{Duration, SystemTime};
 use polyv_core::{Call, ClientState, Endpoint, Next, Paged, Response, redact_signed, unix_ms};
 use tracing::Instrument as _;
 
+pub use limiter::{LimiterFuture, RateLimiter};
 pub use pages::{Pages, Videos};
 pub use polyv_core::{
-    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
-    RetryPolicy, TransportErrorKind, Video, VideoStatus,
+    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,
+    RawCall, RetryPolicy, TransportErrorKind, Video, VideoStatus,
 };
 /// The `reqwest` this crate is built on, for [`Client::with_reqwest`].
 pub use reqwest;
@@ -82,6 +84,8 @@ struct Inner {
     config: Config,
     state: ClientState,
     http: reqwest::Client,
+    /// A limiter shared beyond this process, asked instead of `state`'s.
+    limiter: Option<Arc<dyn RateLimiter>>,
     /// The pacer's monotonic clock starts here.
     start: tokio::time::Instant,
 }
@@ -159,7 +163,51 @@ impl Client {
                 state: ClientState::new(&config),
                 config,
                 http: client,
+                limiter: None,
                 start: tokio::time::Instant::now(),
+            }),
+        }
+    }
+
+    /// The same client (same configuration and connection pool) with its
+    /// rate limit decided by `limiter` instead of in process: a limit shared
+    /// by every process and machine behind one IP, e.g. polyv-redis's
+    /// `RedisLimiter`. The configuration's own [`RateLimit`] is then not
+    /// used. Clones of the returned client share `limiter`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use polyv_async::{Client, Config, Credentials, Error, LimiterFuture, RateDecision, RateLimiter};
+    ///
+    /// /// A limiter that lets everything through at once.
+    /// #[derive(Debug)]
+    /// struct Unlimited;
+    /// impl RateLimiter for Unlimited {
+    ///     fn decide(&self) -> LimiterFuture<'_, Result<RateDecision, Error>> {
+    ///         Box::pin(async { Ok(RateDecision::Wait(Duration::ZERO)) })
+    ///     }
+    ///     fn record_block(&self) -> LimiterFuture<'_, ()> {
+    ///         Box::pin(async {})
+    ///     }
+    /// }
+    ///
+    /// let client = Client::new(Config::new(Credentials::new("u1", "secret")?))?
+    ///     .with_rate_limiter(Arc::new(Unlimited));
+    /// # let _ = client;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn with_rate_limiter(self, limiter: Arc<dyn RateLimiter>) -> Self {
+        let inner = &*self.inner;
+        let state = ClientState::new(&inner.config);
+        state.set_clock_offset_ms(inner.state.clock_offset_ms());
+        Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                state,
+                http: inner.http.clone(),
+                limiter: Some(limiter),
+                start: inner.start,
             }),
         }
     }
@@ -185,11 +233,7 @@ impl Client {
         let inner = &*self.inner;
         let mut call = Call::new(&inner.config, endpoint, inner.state.clock_offset_ms());
         loop {
-            let wait = inner.state.pace(inner.start.elapsed());
-            if !wait.is_zero() {
-                tracing::trace!(wait_ms = millis(wait), "rate limit: waiting");
-                tokio::time::sleep(wait).await;
-            }
+            inner.admit().await?;
             let request = call.request(unix_ms(SystemTime::now()))?;
             let span = tracing::debug_span!(
                 "polyv.attempt",
@@ -231,6 +275,9 @@ impl Client {
                 }
                 Next::Done(result) => {
                     inner.state.set_clock_offset_ms(call.clock_offset_ms());
+                    if let Err(error) = &result {
+                        inner.observe(error).await;
+                    }
                     if let Err(error) = &result {
                         span.in_scope(|| tracing::debug!(%error, "call failed"));
                     }
@@ -438,6 +485,46 @@ fn transport_error(kind: TransportErrorKind, err: &dyn std::error::Error) -> Err
     Error::Transport {
         kind,
         message: redact_signed(&message),
+    }
+}
+
+impl Inner {
+    /// Asks the rate limiter (the shared one, else the in-process one) and
+    /// sleeps until the next request may go; a block is waited out.
+    async fn admit(&self) -> Result<(), Error> {
+        loop {
+            let decision = match &self.limiter {
+                Some(limiter) => limiter.decide().await?,
+                None => self.state.decide(self.start.elapsed()),
+            };
+            match decision {
+                RateDecision::Wait(wait) => {
+                    if !wait.is_zero() {
+                        tracing::debug!(wait_ms = millis(wait), "rate limit: waiting");
+                        tokio::time::sleep(wait).await;
+                    }
+                    return Ok(());
+                }
+                RateDecision::Blocked(left) => {
+                    tracing::warn!(
+                        wait_ms = millis(left),
+                        "rate limit: Polyv has blocked this IP; waiting the block out"
+                    );
+                    tokio::time::sleep(left).await;
+                }
+            }
+        }
+    }
+
+    /// Tells the rate limiter when a call ended in Polyv's rate-limit block.
+    async fn observe(&self, error: &Error) {
+        if error.is_rate_limit_block() {
+            tracing::warn!("Polyv answered with its rate-limit block; holding requests back");
+            match &self.limiter {
+                Some(limiter) => limiter.record_block().await,
+                None => self.state.record_block(self.start.elapsed()),
+            }
+        }
     }
 }
 

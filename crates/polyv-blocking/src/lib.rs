@@ -36,6 +36,10 @@
 //!   reach another host), bodies over [`Config::max_body_bytes`] fail with
 //!   [`Error::BodyTooLarge`] without being buffered, and no error or log line
 //!   carries the secret key or a full signature.
+//! - **One limit for a fleet.** By default the rate limit is kept in process.
+//!   [`Client::with_rate_limiter`] plugs in a [`RateLimiter`] shared by many
+//!   processes (polyv-redis); both remember Polyv's rate-limit block
+//!   ([`Error::is_rate_limit_block`]) and hold requests back until it is over.
 //! - **Logging.** With a [`tracing`] subscriber, each call is a
 //!   `polyv.call` span (method, path, page) with one debug event per attempt
 //!   (attempt number, status, latency in ms, body size) and one per retry
@@ -45,6 +49,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod limiter;
 mod pages;
 mod transport;
 
@@ -54,10 +59,11 @@ use std::time::{Instant, SystemTime};
 
 use polyv_core::{Call, ClientState, Endpoint, Next, Paged, Paginator, Response, unix_ms};
 
+pub use limiter::RateLimiter;
 pub use pages::{Pages, Videos};
 pub use polyv_core::{
-    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
-    RetryPolicy, TransportErrorKind, Video, VideoStatus,
+    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,
+    RawCall, RetryPolicy, TransportErrorKind, Video, VideoStatus,
 };
 
 /// A blocking Polyv client.
@@ -75,6 +81,8 @@ struct Inner {
     config: Config,
     agent: ureq::Agent,
     state: ClientState,
+    /// A limiter shared beyond this process, asked instead of `state`'s.
+    limiter: Option<Arc<dyn RateLimiter>>,
     /// The zero of the monotonic clock the pacer runs on.
     start: Instant,
 }
@@ -85,6 +93,7 @@ impl fmt::Debug for Inner {
         f.debug_struct("Client")
             .field("config", &self.config)
             .field("state", &self.state)
+            .field("limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }
@@ -140,7 +149,49 @@ impl Client {
                 config,
                 agent,
                 state,
+                limiter: None,
                 start: Instant::now(),
+            }),
+        }
+    }
+
+    /// The same client (same configuration and connection pool) with its
+    /// rate limit decided by `limiter` instead of in process: a limit shared
+    /// by every process and machine behind one IP, e.g. polyv-redis's
+    /// `RedisLimiter`. The configuration's own [`RateLimit`] is then not
+    /// used. Clones of the returned client share `limiter`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use polyv_blocking::{Client, Config, Credentials, Error, RateDecision, RateLimiter};
+    ///
+    /// /// A limiter that lets everything through at once.
+    /// #[derive(Debug)]
+    /// struct Unlimited;
+    /// impl RateLimiter for Unlimited {
+    ///     fn decide(&self) -> Result<RateDecision, Error> {
+    ///         Ok(RateDecision::Wait(Duration::ZERO))
+    ///     }
+    ///     fn record_block(&self) {}
+    /// }
+    ///
+    /// let client = Client::new(Config::new(Credentials::new("u1", "secret")?))?
+    ///     .with_rate_limiter(Arc::new(Unlimited));
+    /// # let _ = client;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn with_rate_limiter(self, limiter: Arc<dyn RateLimiter>) -> Self {
+        let inner = &*self.inner;
+        let state = ClientState::new(&inner.config);
+        state.set_clock_offset_ms(inner.state.clock_offset_ms());
+        Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                agent: inner.agent.clone(),
+                state,
+                limiter: Some(limiter),
+                start: inner.start,
             }),
         }
     }
@@ -257,11 +308,7 @@ impl Client {
 
         let mut call = Call::new(config, endpoint, inner.state.clock_offset_ms());
         loop {
-            let wait = inner.state.pace(inner.start.elapsed());
-            if !wait.is_zero() {
-                tracing::trace!(wait_ms = millis(wait), "rate limit: waiting");
-                std::thread::sleep(wait);
-            }
+            inner.admit()?;
             let request = call.request(unix_ms(SystemTime::now()))?;
             let attempt = call.attempts();
             let sent = Instant::now();
@@ -303,10 +350,53 @@ impl Client {
                 Next::Done(result) => {
                     inner.state.set_clock_offset_ms(call.clock_offset_ms());
                     if let Err(error) = &result {
+                        inner.observe(error);
+                    }
+                    if let Err(error) = &result {
                         tracing::debug!(attempts = call.attempts(), error = %error, "call failed");
                     }
                     return result;
                 }
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Asks the rate limiter (the shared one, else the in-process one) and
+    /// sleeps until the next request may go; a block is waited out.
+    fn admit(&self) -> Result<(), Error> {
+        loop {
+            let decision = match &self.limiter {
+                Some(limiter) => limiter.decide()?,
+                None => self.state.decide(self.start.elapsed()),
+            };
+            match decision {
+                RateDecision::Wait(wait) => {
+                    if !wait.is_zero() {
+                        tracing::debug!(wait_ms = millis(wait), "rate limit: waiting");
+                        std::thread::sleep(wait);
+                    }
+                    return Ok(());
+                }
+                RateDecision::Blocked(left) => {
+                    tracing::warn!(
+                        wait_ms = millis(left),
+                        "rate limit: Polyv has blocked this IP; waiting the block out"
+                    );
+                    std::thread::sleep(left);
+                }
+            }
+        }
+    }
+
+    /// Tells the rate limiter when a call ended in Polyv's rate-limit block.
+    fn observe(&self, error: &Error) {
+        if error.is_rate_limit_block() {
+            tracing::warn!("Polyv answered with its rate-limit block; holding requests back");
+            match &self.limiter {
+                Some(limiter) => limiter.record_block(),
+                None => self.state.record_block(self.start.elapsed()),
             }
         }
     }

@@ -56,7 +56,8 @@ pub use get_by_uploader::{GetByUploader, GetByUploaderBuilder, MAX_PAGE_SIZE, Or
 pub use page::Page;
 pub use paginate::{Paginator, Progress};
 pub use policy::{
-    Pacer, RateLimit, RetryDecision, RetryPolicy, clock_offset_ms, corrected_ms, unix_ms,
+    Gcra, GcraStep, POLYV_BLOCK, Pacer, RateDecision, RateLimit, RetryDecision, RetryPolicy,
+    clock_offset_ms, corrected_ms, unix_ms,
 };
 pub use response::{parse_response, parse_retry_after};
 pub use sign::{SIGN_PARAM, Sign, canonical_string, sign};
