@@ -184,7 +184,26 @@ fn dependency_checks() -> Step {
             return Err(Failure("polyv-blocking depends on tokio".into()));
         }
     }
-    println!("dependency checks: polyv-core is sans-IO; no OpenSSL, no aws-lc: passed");
+    // The shared rate limit for blocking users (polyv-redis's default
+    // `blocking` feature) must not bring an async runtime either.
+    let redis = cargo_output(&[
+        "tree",
+        "-p",
+        "polyv-redis",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--offline",
+    ])?;
+    if redis.lines().any(|l| l.split(' ').next() == Some("tokio")) {
+        return Err(Failure(
+            "polyv-redis depends on tokio without its `async` feature".into(),
+        ));
+    }
+    println!(
+        "dependency checks: polyv-core is sans-IO; no OpenSSL, no aws-lc; no tokio in polyv-blocking or blocking polyv-redis: passed"
+    );
     Ok(())
 }
 
