@@ -12,6 +12,7 @@
 
 mod bench;
 mod e2e;
+mod fleet;
 
 use std::process::{Command, ExitCode};
 
@@ -261,7 +262,8 @@ fn bench(args: &[String]) -> Step {
     if quick {
         run.push("--quick");
     }
-    cargo(&run)
+    cargo(&run)?;
+    fleet::row(&opts.out)
 }
 
 /// `xtask bench-run [--quick]`: the second half of `cargo xtask bench`.

@@ -787,7 +787,11 @@ fn rate_limit_url_joins_a_fleet_or_falls_back_with_a_warning() {
         ],
     );
     assert_status(&out, 2);
-    assert!(stderr(&out).contains(":***@127.0.0.1:1/"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(":***@127.0.0.1:1/"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("pw-123"), "{}", stderr(&out));
     assert!(server.requests().is_empty());
 
