@@ -489,3 +489,8 @@ mod tests {
         assert_traits::<RedisLimiter>();
     }
 }
+
+/// Compiles docs/fleet.md's Rust examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/fleet.md")]
+struct FleetDoctests;
