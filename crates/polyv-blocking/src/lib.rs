@@ -393,7 +393,7 @@ impl Inner {
     /// Tells the rate limiter when a call ended in Polyv's rate-limit block.
     fn observe(&self, error: &Error) {
         if error.is_rate_limit_block() {
-            tracing::warn!("Polyv answered with its rate-limit block; holding requests back");
+            tracing::warn!("Polyv answered with its rate-limit block: this IP is blocked");
             match &self.limiter {
                 Some(limiter) => limiter.record_block(),
                 None => self.state.record_block(self.start.elapsed()),

@@ -333,11 +333,17 @@ impl Pacer {
     /// [`RateDecision::Blocked`] while a recorded block lasts (nothing is
     /// booked), else books a request as [`reserve`](Self::reserve) does.
     pub fn decide(&mut self, now: Duration) -> RateDecision {
-        let now_us = micros(now);
-        if self.blocked_until_us > now_us {
-            return RateDecision::Blocked(Duration::from_micros(self.blocked_until_us - now_us));
+        match self.blocked_for(now) {
+            Some(left) => RateDecision::Blocked(left),
+            None => RateDecision::Wait(self.reserve(now)),
         }
-        RateDecision::Wait(self.reserve(now))
+    }
+
+    /// How long a recorded block still lasts at `now`, if it does.
+    pub fn blocked_for(&self, now: Duration) -> Option<Duration> {
+        let now_us = micros(now);
+        (self.blocked_until_us > now_us)
+            .then(|| Duration::from_micros(self.blocked_until_us - now_us))
     }
 
     /// Records that the server blocked us at `now` for `block_for`; a
@@ -555,6 +561,8 @@ mod tests {
         // A shorter block does not shorten the longer one.
         pacer.block(s(2), s(1));
         assert_eq!(pacer.decide(s(2)), RateDecision::Blocked(s(4)));
+        assert_eq!(pacer.blocked_for(s(2)), Some(s(4)));
+        assert_eq!(pacer.blocked_for(s(6)), None);
         assert_eq!(pacer.decide(s(5)), RateDecision::Blocked(s(1)));
         // Blocked asks booked nothing: the first request after goes at once.
         assert_eq!(pacer.decide(s(6)), RateDecision::Wait(Duration::ZERO));

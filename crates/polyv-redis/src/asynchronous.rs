@@ -55,6 +55,9 @@ impl RedisLimiter {
 impl polyv_async::RateLimiter for RedisLimiter {
     fn decide(&self) -> LimiterFuture<'_, Result<RateDecision, Error>> {
         Box::pin(async move {
+            if let Some(blocked) = self.local_block() {
+                return Ok(blocked);
+            }
             if !self.should_try_redis() {
                 return Ok(self.local_decision());
             }

@@ -45,6 +45,9 @@ impl RedisLimiter {
 /// ```
 impl polyv_blocking::RateLimiter for RedisLimiter {
     fn decide(&self) -> Result<RateDecision, Error> {
+        if let Some(blocked) = self.local_block() {
+            return Ok(blocked);
+        }
         if !self.should_try_redis() {
             return Ok(self.local_decision());
         }

@@ -361,6 +361,14 @@ impl RedisLimiter {
         Ok(self.local_decision())
     }
 
+    /// `Blocked` while a block this worker saw lasts: no need to ask Redis
+    /// (which may not have heard of it, if it was down then).
+    fn local_block(&self) -> Option<RateDecision> {
+        lock(&self.local)
+            .blocked_for(self.start.elapsed())
+            .map(RateDecision::Blocked)
+    }
+
     /// A decision by the in-process limiter.
     fn local_decision(&self) -> RateDecision {
         self.fallbacks.fetch_add(1, Ordering::Relaxed);

@@ -132,3 +132,21 @@ fn redis_going_down_and_coming_back() {
     assert_eq!(fallback.fallbacks(), 2);
     assert_eq!(wait(strict.decide()), Duration::ZERO);
 }
+
+#[test]
+fn a_block_seen_while_redis_is_down_is_kept_in_process() {
+    let url = format!("redis://127.0.0.1:{}/", free_port());
+    for unavailable in [Unavailable::Fallback(slow()), Unavailable::Strict] {
+        let limiter = RedisLimiter::new(&url)
+            .unwrap()
+            .with_limit(RateLimit::polyv_default().with_block_for(Duration::from_secs(60)))
+            .with_unavailable(unavailable);
+        limiter.record_block();
+        match limiter.decide() {
+            Ok(RateDecision::Blocked(left)) => {
+                assert!(left > Duration::from_secs(59), "{left:?}")
+            }
+            other => panic!("{unavailable:?}: expected the block, got {other:?}"),
+        }
+    }
+}
