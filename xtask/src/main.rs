@@ -16,6 +16,7 @@
 
 mod bench;
 mod e2e;
+mod fleet;
 
 use std::process::{Command, ExitCode};
 
@@ -219,7 +220,26 @@ fn dependency_checks() -> Step {
             return Err(Failure("polyv-blocking depends on tokio".into()));
         }
     }
-    println!("dependency checks: polyv-core is sans-IO; no OpenSSL, no aws-lc: passed");
+    // The shared rate limit for blocking users (polyv-redis's default
+    // `blocking` feature) must not bring an async runtime either.
+    let redis = cargo_output(&[
+        "tree",
+        "-p",
+        "polyv-redis",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--offline",
+    ])?;
+    if redis.lines().any(|l| l.split(' ').next() == Some("tokio")) {
+        return Err(Failure(
+            "polyv-redis depends on tokio without its `async` feature".into(),
+        ));
+    }
+    println!(
+        "dependency checks: polyv-core is sans-IO; no OpenSSL, no aws-lc; no tokio in polyv-blocking or blocking polyv-redis: passed"
+    );
     Ok(())
 }
 
@@ -427,7 +447,8 @@ fn bench(args: &[String]) -> Step {
     if quick {
         run.push("--quick");
     }
-    cargo(&run)
+    cargo(&run)?;
+    fleet::row(&opts.out)
 }
 
 /// `xtask bench-run [--quick]`: the second half of `cargo xtask bench`.

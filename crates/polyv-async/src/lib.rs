@@ -36,6 +36,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod limiter;
 mod pages;
 
 use std::sync::Arc;
@@ -44,10 +45,11 @@ use std::time::SystemTime;
 use polyv_core::driver::{Call, ClientState, Response, Step, Tick, unix_ms};
 use polyv_core::{Endpoint, Paged, redact_signed};
 
+pub use limiter::{LimiterFuture, RateLimiter};
 pub use pages::{Items, Pages, Videos};
 pub use polyv_core::{
-    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
-    RetryPolicy, TransportErrorKind, Video, VideoStatus,
+    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,
+    RawCall, RetryPolicy, TransportErrorKind, Video, VideoStatus,
 };
 /// The `reqwest` this crate is built on, for [`Client::with_reqwest`].
 pub use reqwest;
@@ -83,8 +85,10 @@ struct Inner {
     state: ClientState,
     http: reqwest::Client,
     /// Sends without reusing a pooled connection: for the resend after a
-    /// stale kept-alive connection failed ([`Next::ResendOnFreshConnection`]).
+    /// stale kept-alive connection failed (`Attempt::fresh_connection`).
     fresh: reqwest::Client,
+    /// A limiter shared beyond this process, asked instead of `state`'s.
+    limiter: Option<Arc<dyn RateLimiter>>,
     /// The pacer's monotonic clock starts here.
     start: tokio::time::Instant,
 }
@@ -169,7 +173,52 @@ impl Client {
                 config,
                 http,
                 fresh,
+                limiter: None,
                 start: tokio::time::Instant::now(),
+            }),
+        }
+    }
+
+    /// The same client (same configuration and connection pool) with its
+    /// rate limit decided by `limiter` instead of in process: a limit shared
+    /// by every process and machine behind one IP, e.g. polyv-redis's
+    /// `RedisLimiter`. The configuration's own [`RateLimit`] is then not
+    /// used. Clones of the returned client share `limiter`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use polyv_async::{Client, Config, Credentials, Error, LimiterFuture, RateDecision, RateLimiter};
+    ///
+    /// /// A limiter that lets everything through at once.
+    /// #[derive(Debug)]
+    /// struct Unlimited;
+    /// impl RateLimiter for Unlimited {
+    ///     fn decide(&self) -> LimiterFuture<'_, Result<RateDecision, Error>> {
+    ///         Box::pin(async { Ok(RateDecision::Wait(Duration::ZERO)) })
+    ///     }
+    ///     fn record_block(&self) -> LimiterFuture<'_, ()> {
+    ///         Box::pin(async {})
+    ///     }
+    /// }
+    ///
+    /// let client = Client::new(Config::new(Credentials::new("u1", "secret")?))?
+    ///     .with_rate_limiter(Arc::new(Unlimited));
+    /// # let _ = client;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn with_rate_limiter(self, limiter: Arc<dyn RateLimiter>) -> Self {
+        let inner = &*self.inner;
+        let state = ClientState::with_shared_limiter(&inner.config);
+        state.set_clock_offset_ms(inner.state.clock_offset_ms());
+        Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                state,
+                http: inner.http.clone(),
+                fresh: inner.fresh.clone(),
+                limiter: Some(limiter),
+                start: inner.start,
             }),
         }
     }
@@ -197,6 +246,8 @@ impl Client {
         loop {
             match call.next(inner.tick()) {
                 Step::Wait(delay) => tokio::time::sleep(delay).await,
+                Step::Admit => call.admitted(inner.limiter().decide().await),
+                Step::RecordBlock => inner.limiter().record_block().await,
                 Step::Send(attempt) => {
                     let outcome = self.send(attempt.request, attempt.fresh_connection).await;
                     call.receive(outcome, inner.tick());
@@ -352,6 +403,12 @@ impl Client {
 }
 
 impl Inner {
+    /// The shared limiter the core asks about ([`Step::Admit`] and
+    /// [`Step::RecordBlock`] come only when there is one).
+    fn limiter(&self) -> &dyn RateLimiter {
+        self.limiter.as_deref().unwrap_or(&limiter::InProcess)
+    }
+
     /// The clocks and a jitter, for the core's call driver.
     fn tick(&self) -> Tick {
         Tick {

@@ -36,6 +36,10 @@
 //!   reach another host), bodies over [`Config::max_body_bytes`] fail with
 //!   [`Error::BodyTooLarge`] without being buffered, and no error or log line
 //!   carries the secret key or a full signature.
+//! - **One limit for a fleet.** By default the rate limit is kept in process.
+//!   [`Client::with_rate_limiter`] plugs in a [`RateLimiter`] shared by many
+//!   processes (polyv-redis); both remember Polyv's rate-limit block
+//!   ([`Error::is_rate_limit_block`]) and hold requests back until it is over.
 //! - **Logging.** With a [`tracing`] subscriber, each call is a
 //!   `polyv.call` span (method, path) with one debug event per attempt
 //!   (attempt number, status, latency in ms, body size) and one per retry
@@ -46,6 +50,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod limiter;
 mod pages;
 mod transport;
 
@@ -56,10 +61,11 @@ use std::time::{Instant, SystemTime};
 use polyv_core::driver::{Call, ClientState, Paginator, Step, Tick, unix_ms};
 use polyv_core::{Endpoint, Paged};
 
+pub use limiter::RateLimiter;
 pub use pages::{Items, Pages, Videos};
 pub use polyv_core::{
-    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateLimit, RawCall,
-    RetryPolicy, TransportErrorKind, Video, VideoStatus,
+    self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,
+    RawCall, RetryPolicy, TransportErrorKind, Video, VideoStatus,
 };
 
 /// A blocking Polyv client.
@@ -77,9 +83,11 @@ struct Inner {
     config: Config,
     agent: ureq::Agent,
     /// Sends without reusing a pooled connection: for the resend after a
-    /// stale kept-alive connection failed ([`Next::ResendOnFreshConnection`]).
+    /// stale kept-alive connection failed (`Attempt::fresh_connection`).
     fresh: ureq::Agent,
     state: ClientState,
+    /// A limiter shared beyond this process, asked instead of `state`'s.
+    limiter: Option<Arc<dyn RateLimiter>>,
     /// The zero of the monotonic clock the pacer runs on.
     start: Instant,
 }
@@ -90,6 +98,7 @@ impl fmt::Debug for Inner {
         f.debug_struct("Client")
             .field("config", &self.config)
             .field("state", &self.state)
+            .field("limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +163,50 @@ impl Client {
                 agent,
                 fresh,
                 state,
+                limiter: None,
                 start: Instant::now(),
+            }),
+        }
+    }
+
+    /// The same client (same configuration and connection pool) with its
+    /// rate limit decided by `limiter` instead of in process: a limit shared
+    /// by every process and machine behind one IP, e.g. polyv-redis's
+    /// `RedisLimiter`. The configuration's own [`RateLimit`] is then not
+    /// used. Clones of the returned client share `limiter`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use polyv_blocking::{Client, Config, Credentials, Error, RateDecision, RateLimiter};
+    ///
+    /// /// A limiter that lets everything through at once.
+    /// #[derive(Debug)]
+    /// struct Unlimited;
+    /// impl RateLimiter for Unlimited {
+    ///     fn decide(&self) -> Result<RateDecision, Error> {
+    ///         Ok(RateDecision::Wait(Duration::ZERO))
+    ///     }
+    ///     fn record_block(&self) {}
+    /// }
+    ///
+    /// let client = Client::new(Config::new(Credentials::new("u1", "secret")?))?
+    ///     .with_rate_limiter(Arc::new(Unlimited));
+    /// # let _ = client;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn with_rate_limiter(self, limiter: Arc<dyn RateLimiter>) -> Self {
+        let inner = &*self.inner;
+        let state = ClientState::with_shared_limiter(&inner.config);
+        state.set_clock_offset_ms(inner.state.clock_offset_ms());
+        Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                agent: inner.agent.clone(),
+                fresh: inner.fresh.clone(),
+                state,
+                limiter: Some(limiter),
+                start: inner.start,
             }),
         }
     }
@@ -182,6 +234,8 @@ impl Client {
         loop {
             match call.next(inner.tick()) {
                 Step::Wait(delay) => std::thread::sleep(delay),
+                Step::Admit => call.admitted(inner.limiter().decide()),
+                Step::RecordBlock => inner.limiter().record_block(),
                 Step::Send(attempt) => {
                     let agent = if attempt.fresh_connection {
                         &inner.fresh
@@ -278,6 +332,12 @@ impl Client {
 }
 
 impl Inner {
+    /// The shared limiter the core asks about ([`Step::Admit`] and
+    /// [`Step::RecordBlock`] come only when there is one).
+    fn limiter(&self) -> &dyn RateLimiter {
+        self.limiter.as_deref().unwrap_or(&limiter::InProcess)
+    }
+
     /// The clocks and a jitter, for the core's call driver.
     fn tick(&self) -> Tick {
         Tick {

@@ -74,6 +74,10 @@ pub(crate) struct GlobalArgs {
     /// follow the number, e.g. 32M [default: 8M]
     #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size, allow_negative_numbers = true)]
     pub(crate) max_body: Option<u64>,
+    /// Share one rate limit with every process using this Redis (a fleet
+    /// behind one IP; see docs/fleet.md), e.g. redis://127.0.0.1:6379/
+    #[arg(long, global = true, env = "POLYV_RATE_LIMIT_URL", value_name = "URL")]
+    pub(crate) rate_limit_url: Option<String>,
 
     /// Log to stderr: -v for requests and retries, -vv for everything the SDK traces
     #[arg(short, long, global = true, action = ArgAction::Count)]

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, cli.global.rate_limit_url.is_some());
     let retries = cli.global.retries;
     match run::run(cli) {
         Ok(()) => Status::Success.into(),
@@ -42,18 +42,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// Tracing to stderr: off unless `-v` or `RUST_LOG` asks for it. `-v` shows
-/// the SDK's requests, retries and timings, `-vv` all it traces; `RUST_LOG`,
+/// Tracing to stderr: off unless `-v` or `RUST_LOG` asks for it (or, with a
+/// shared rate limit, warnings only). `-v` shows the SDK's requests, retries,
+/// timings and rate-limit waits, `-vv` all it traces; `RUST_LOG`,
 /// when set, replaces the filter. The SDK never logs the secret key, and
 /// signs only by their first 8 digits.
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, fleet: bool) {
     let rust_log = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty());
     let default = match verbose {
+        // In a fleet, a Redis outage or a block waited out is worth a warning.
+        0 if rust_log.is_none() && fleet => "off,polyv_blocking=warn,polyv_redis=warn",
         0 if rust_log.is_none() => return,
-        0 | 1 => "warn,polyv=debug,polyv_blocking=debug,polyv_core=debug",
-        _ => "info,polyv=trace,polyv_blocking=trace,polyv_core=trace,polyv_mock=debug",
+        0 | 1 => "warn,polyv=debug,polyv_blocking=debug,polyv_core=debug,polyv_redis=debug",
+        _ => {
+            "info,polyv=trace,polyv_blocking=trace,polyv_core=trace,polyv_redis=trace,polyv_mock=debug"
+        }
     };
     let filter = rust_log
         .and_then(|directives| tracing_subscriber::EnvFilter::try_new(directives).ok())

@@ -2,6 +2,7 @@
 
 use std::env::VarError;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::Arc;
 
 use polyv_blocking::Client;
 use polyv_core::{
@@ -111,11 +112,10 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
     #[cfg(feature = "mock")]
     if global.mock {
         let server = start_mock(MOCK_VIDEOS)?;
-        let client = Client::new(config(
+        let client = client(
             global,
-            demo_credentials()?,
-            Some(&server.base_url()),
-        )?)?;
+            config(global, demo_credentials()?, Some(&server.base_url()))?,
+        )?;
         progress.note(&format!(
             "mock: an in-process Polyv mock at {} serves the demo account {DEMO_USER_ID}",
             server.base_url()
@@ -123,7 +123,7 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
         return list(&client, &query, walk(args), format, &mut progress);
     }
     let credentials = Credentials::from_env()?;
-    let client = Client::new(config(global, credentials, base_url(global))?)?;
+    let client = client(global, config(global, credentials, base_url(global))?)?;
     list(&client, &query, walk(args), format, &mut progress)
 }
 
@@ -213,6 +213,28 @@ fn observe(event: &CallEvent<'_>, retry_lines: bool) {
             reason: *reason,
         }),
         _ => {}
+    }
+}
+
+/// A client for `config`; with `--rate-limit-url` (or `POLYV_RATE_LIMIT_URL`)
+/// its rate limit is the fleet's, shared through that Redis.
+fn client(global: &GlobalArgs, config: Config) -> Result<Client, Error> {
+    let client = Client::new(config)?;
+    match global
+        .rate_limit_url
+        .as_deref()
+        .filter(|url| !url.is_empty())
+    {
+        Some(url) => {
+            let limiter = polyv_redis::RedisLimiter::new(url)?;
+            tracing::debug!(
+                url = limiter.url(),
+                key = limiter.key(),
+                "rate limit shared through Redis"
+            );
+            Ok(client.with_rate_limiter(Arc::new(limiter)))
+        }
+        None => Ok(client),
     }
 }
 
@@ -447,11 +469,10 @@ fn demo(global: &GlobalArgs, args: &DemoArgs) -> Result<(), Failure> {
     let format = args.format.unwrap_or_else(default_format);
     let mut progress = Progress::new();
     let server = start_mock(usize::try_from(args.videos).unwrap_or(usize::MAX))?;
-    let client = Client::new(config(
+    let client = client(
         global,
-        demo_credentials()?,
-        Some(&server.base_url()),
-    )?)?;
+        config(global, demo_credentials()?, Some(&server.base_url()))?,
+    )?;
     progress.note(&format!(
         "demo: a mock Polyv API is listening on {} with the demo account {DEMO_USER_ID}\n\
          demo: listing sub-account {}'s videos, every page of {}, each request signed here and verified there",

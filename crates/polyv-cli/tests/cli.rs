@@ -19,6 +19,7 @@ fn bare() -> Command {
         "POLYV_USER_ID",
         "POLYV_SECRET_KEY",
         "POLYV_BASE_URL",
+        "POLYV_RATE_LIMIT_URL",
         "RUST_LOG",
         "COLUMNS",
     ] {
@@ -1009,4 +1010,46 @@ fn stale_kept_alive_connections_do_not_fail_walks() {
             );
         }
     }
+}
+
+#[test]
+fn rate_limit_url_joins_a_fleet_or_falls_back_with_a_warning() {
+    let server = MockServer::builder().videos(10).start().unwrap();
+    // Not a Redis URL: bad input, nothing sent, the password never shown.
+    let out = run(
+        &mut polyv(&server),
+        &[
+            "videos",
+            "by-uploader",
+            "--rate-limit-url",
+            "http://:pw-123@127.0.0.1:1/",
+        ],
+    );
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains(":***@127.0.0.1:1/"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("pw-123"), "{}", stderr(&out));
+    assert!(server.requests().is_empty());
+
+    // Nothing listens there: by default the call goes ahead, paced in
+    // process, with a warning even without -v.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let out = run(
+        polyv(&server).env(
+            "POLYV_RATE_LIMIT_URL",
+            format!("redis://:pw-123@127.0.0.1:{port}/"),
+        ),
+        &["videos", "by-uploader"],
+    );
+    assert_status(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("Redis unreachable"), "{err}");
+    assert!(!err.contains("pw-123"), "{err}");
+    assert_eq!(server.requests().len(), 1);
 }

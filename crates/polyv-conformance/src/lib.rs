@@ -93,7 +93,8 @@ macro_rules! conformance_tests {
             an_unreadable_record_costs_only_itself,
             stale_kept_alive_connections_cost_nothing,
             uploads_during_a_walk_are_reported_and_never_doubled,
-            deletions_during_a_walk_are_reported
+            deletions_during_a_walk_are_reported,
+            rate_limit_block_is_waited_out
         );
     };
     (@cases $subject:ty; $($case:ident),* $(,)?) => {
@@ -837,6 +838,46 @@ pub mod cases {
         let log = api_requests(&server);
         let span = log[5].server_time_ms - log[0].server_time_ms;
         assert!(span >= 240, "6 requests at 20/s took only {span} ms");
+    }
+
+    /// Polyv's rate-limit block (HTTP 403 with the envelope) ends that call,
+    /// unretried, and the client sends nothing more until the block is over.
+    pub fn rate_limit_block_is_waited_out<S: Subject>() {
+        let server = start(
+            MockServer::builder()
+                .videos(5)
+                .rate_limit(polyv_mock::RateLimit {
+                    max_requests: 3,
+                    window: Duration::from_secs(60),
+                    block_for: Duration::from_millis(300),
+                }),
+        );
+        let limit = RateLimit::new(1000, Duration::from_secs(1))
+            .with_burst(100)
+            .with_block_for(Duration::from_millis(500));
+        let client: S = connect(demo_config(&server).with_rate_limit(Some(limit)));
+        for _ in 0..3 {
+            client
+                .get_by_uploader(&GetByUploader::new())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let err = client
+            .get_by_uploader(&GetByUploader::new())
+            .expect_err("the 4th request is over the mock's limit");
+        assert!(err.is_rate_limit_block(), "{err:?}");
+        // The next call waits the client's 500 ms out, by which time the
+        // mock's 300 ms block is over.
+        client
+            .get_by_uploader(&GetByUploader::new())
+            .unwrap_or_else(|e| panic!("after the block: {e}"));
+        let log = api_requests(&server);
+        let statuses: Vec<u16> = log.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, 200, 200, 403, 200], "one attempt each");
+        let gap = log[4].server_time_ms - log[3].server_time_ms;
+        assert!(
+            gap >= 490,
+            "sent {gap} ms after the block, not after 500 ms"
+        );
     }
 }
 

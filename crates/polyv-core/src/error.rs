@@ -126,6 +126,13 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A shared rate limiter (polyv-redis in strict mode) could not decide,
+    /// so the request was not sent.
+    #[error("the shared rate limiter failed, nothing was sent: {message}")]
+    RateLimiter {
+        /// What went wrong, with any password redacted.
+        message: String,
+    },
     /// A network problem: connect, timeout, a connection closed mid-body.
     #[error("network error ({kind}): {message}")]
     Transport {
@@ -277,6 +284,23 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// Whether this is Polyv's rate-limit block: the IP went over 1,500
+    /// requests in 10 s and is refused for 5 minutes. How Polyv answers then
+    /// is not documented; we assume an envelope with code 403 (sent with
+    /// HTTP 403, as polyv-mock's rate limit does), whatever its message. The
+    /// one place this is recognised; rate limiters then hold every request
+    /// back until the block is over.
+    ///
+    /// ```
+    /// use polyv_core::Error;
+    ///
+    /// assert!(Error::from_api(403, "request too frequent, ip blocked.").is_rate_limit_block());
+    /// assert!(!Error::from_api(400, "the sign is not right.").is_rate_limit_block());
+    /// ```
+    pub fn is_rate_limit_block(&self) -> bool {
+        matches!(self, Self::Api { code: 403, .. })
     }
 
     /// Whether the server refused the timestamp (`ptime is too old.` or
@@ -458,5 +482,33 @@ mod tests {
         assert!(http(503).is_retryable());
         assert!(!http(404).is_retryable());
         assert!(!http(403).is_retryable());
+    }
+
+    #[test]
+    fn the_rate_limit_block_is_recognised_in_one_place() {
+        let block = Error::from_api(403, "request too frequent, ip blocked.");
+        assert!(block.is_rate_limit_block());
+        assert!(!block.is_retryable(), "a blocked IP is not retried");
+        for other in [
+            Error::from_api(429, "slow down."),
+            Error::from_api(500, "query failed."),
+            Error::from_api(400, "the sign is not right."),
+            Error::Http {
+                status: 403,
+                retry_after: None,
+                excerpt: "<html>forbidden</html>".into(),
+            },
+            Error::RateLimiter {
+                message: "redis down".into(),
+            },
+        ] {
+            assert!(!other.is_rate_limit_block(), "{other:?}");
+        }
+        assert!(
+            !Error::RateLimiter {
+                message: String::new()
+            }
+            .is_retryable()
+        );
     }
 }

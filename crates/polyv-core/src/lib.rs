@@ -48,7 +48,9 @@ pub mod videos;
 
 pub use config::{Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ENV_BASE_URL, FORM_CONTENT_TYPE};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
-pub use driver::{CallEvent, Observer, Progress, RateLimit, RetryPolicy, StopReason, TotalChange};
+pub use driver::{
+    CallEvent, Observer, Progress, RateDecision, RateLimit, RetryPolicy, StopReason, TotalChange,
+};
 pub use endpoint::{Endpoint, PTIME_PARAM, Paged, Params, RawCall, redact_signed};
 pub use error::{Error, TransportErrorKind};
 pub use page::{Page, RecordError, Records};

@@ -29,8 +29,18 @@ pub struct Tick {
 /// What the transport does next for a call.
 #[derive(Debug)]
 pub enum Step<T> {
-    /// Sleep this long (the rate limit, or a backoff), then ask again.
+    /// Sleep this long (the rate limit, a block, or a backoff), then ask
+    /// again.
     Wait(Duration),
+    /// Only for a client with a shared limiter
+    /// ([`ClientState::with_shared_limiter`]): ask it for the next request's
+    /// [`RateDecision`](crate::driver::RateDecision) and hand the answer to
+    /// [`Call::admitted`], then ask again.
+    Admit,
+    /// Only for a client with a shared limiter: Polyv answered with its
+    /// rate-limit block ([`Error::is_rate_limit_block`]); record it in the
+    /// shared limiter so every sharer waits it out, then ask again.
+    RecordBlock,
     /// Send this request, then report the outcome with [`Call::receive`]
     /// and ask again.
     Send(Attempt),
@@ -188,6 +198,10 @@ pub struct Call<'a, E: Endpoint + ?Sized> {
     backoff: Duration,
     /// The next request was booked with the rate limiter.
     paced: bool,
+    /// What the shared limiter said, once the transport asked it.
+    admission: Option<RateDecision>,
+    /// The shared limiter must hear of a block before the call ends.
+    block_to_record: bool,
     /// The next request goes on a fresh connection.
     fresh_next: bool,
     /// The request in flight, if any: when it left and on what connection.
@@ -228,6 +242,8 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
             resent_fresh: false,
             backoff: Duration::ZERO,
             paced: false,
+            admission: None,
+            block_to_record: false,
             fresh_next: false,
             in_flight: None,
             outcome: None,
@@ -237,6 +253,9 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
 
     /// What to do next, at `tick`.
     pub fn next(&mut self, tick: Tick) -> Step<E::Data> {
+        if std::mem::take(&mut self.block_to_record) {
+            return Step::RecordBlock;
+        }
         if let Some(result) = self.outcome.take() {
             self.done = true;
             return Step::Done(result);
@@ -251,11 +270,28 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
         if !backoff.is_zero() {
             return Step::Wait(backoff);
         }
-        if !std::mem::replace(&mut self.paced, true) {
-            let wait = self.state.pace(tick.monotonic);
-            if !wait.is_zero() {
-                tracing::trace!(target: "polyv", parent: &self.span, wait_ms = millis(wait), "rate limit: waiting");
-                return Step::Wait(wait);
+        if !self.paced {
+            let decision = if self.state.uses_shared_limiter() {
+                match self.admission.take() {
+                    Some(decision) => decision,
+                    None => return Step::Admit,
+                }
+            } else {
+                self.state.decide(tick.monotonic)
+            };
+            match decision {
+                RateDecision::Wait(wait) => {
+                    self.paced = true;
+                    if !wait.is_zero() {
+                        tracing::debug!(target: "polyv", parent: &self.span, wait_ms = millis(wait), "rate limit: waiting");
+                        return Step::Wait(wait);
+                    }
+                }
+                // Booked nothing: ask again once the block is over.
+                RateDecision::Blocked(left) => {
+                    tracing::warn!(target: "polyv", parent: &self.span, wait_ms = millis(left), "rate limit: Polyv has blocked this IP; waiting the block out");
+                    return Step::Wait(left);
+                }
             }
         }
         self.paced = false;
@@ -277,6 +313,16 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
             request,
             fresh_connection,
         })
+    }
+
+    /// Hands over the shared limiter's answer to [`Step::Admit`]; an error
+    /// (a strict limiter that cannot reach its store) ends the call with it,
+    /// nothing sent.
+    pub fn admitted(&mut self, decision: Result<RateDecision, Error>) {
+        match decision {
+            Ok(decision) => self.admission = Some(decision),
+            Err(error) => self.outcome = Some(Err(error)),
+        }
     }
 
     /// Reports what the request of the last [`Step::Send`] brought back: a
@@ -320,6 +366,14 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
                 self.state.set_clock_offset_ms(self.clock_offset_ms);
                 if let Err(error) = &result {
                     tracing::debug!(target: "polyv", parent: &self.span, attempts = self.attempts, error = %error, "call failed");
+                    if error.is_rate_limit_block() {
+                        tracing::warn!(target: "polyv", parent: &self.span, "Polyv answered with its rate-limit block: this IP is blocked");
+                        if self.state.uses_shared_limiter() {
+                            self.block_to_record = true;
+                        } else {
+                            self.state.record_block(tick.monotonic);
+                        }
+                    }
                 }
                 self.outcome = Some(result);
             }

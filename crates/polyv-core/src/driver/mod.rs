@@ -28,7 +28,7 @@ mod state;
 pub use call::{Attempt, Call, CallEvent, Observer, Response, Step, Tick};
 pub use paginate::{Paginator, Progress, TotalChange};
 pub use policy::{
-    Pacer, RateLimit, RetryDecision, RetryPolicy, StopReason, clock_offset_ms, corrected_ms,
-    unix_ms,
+    Gcra, GcraStep, POLYV_BLOCK, Pacer, RateDecision, RateLimit, RetryDecision, RetryPolicy,
+    StopReason, clock_offset_ms, corrected_ms, unix_ms,
 };
 pub use state::ClientState;

@@ -203,8 +203,13 @@ pub fn corrected_ms(local_ms: u64, offset_ms: i64) -> u64 {
     local_ms.saturating_add_signed(offset_ms)
 }
 
+/// How long Polyv blocks an IP that went over its limit: 5 minutes
+/// (`vod-api.md` A.1), the default of [`RateLimit::block_for`].
+pub const POLYV_BLOCK: Duration = Duration::from_secs(300);
+
 /// A client-side request rate: at most `requests` per `per`, with bursts of
-/// up to `burst` requests.
+/// up to `burst` requests, and how long the server's rate-limit block is
+/// assumed to last once it happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimit {
@@ -214,6 +219,10 @@ pub struct RateLimit {
     pub per: Duration,
     /// How many requests may go at once before pacing starts.
     pub burst: u32,
+    /// How long to hold every request back after the server answered with
+    /// its rate-limit block ([`Error::is_rate_limit_block`]); [`POLYV_BLOCK`]
+    /// unless set.
+    pub block_for: Duration,
 }
 
 impl RateLimit {
@@ -223,12 +232,19 @@ impl RateLimit {
             requests: requests.max(1),
             per,
             burst: (requests / 10).max(1),
+            block_for: POLYV_BLOCK,
         }
     }
 
     /// Sets how many requests may go at once before pacing starts (at least 1).
     pub fn with_burst(mut self, burst: u32) -> Self {
         self.burst = burst.max(1);
+        self
+    }
+
+    /// Sets how long a server block is waited out (a mock's shorter block, say).
+    pub fn with_block_for(mut self, block_for: Duration) -> Self {
+        self.block_for = block_for;
         self
     }
 
@@ -240,17 +256,91 @@ impl RateLimit {
             requests: 100,
             per: Duration::from_secs(1),
             burst: 20,
+            block_for: POLYV_BLOCK,
         }
     }
 }
 
-/// Paces requests to a [`RateLimit`] (a GCRA, the leaky-bucket-as-meter):
-/// each call to [`reserve`](Self::reserve) books one request and says how long
-/// to wait before sending it. Share one pacer (behind a lock) between every
-/// clone of a client.
+/// What a rate limiter answers before each request: the decision shape every
+/// limiter gives, the in-process [`Pacer`] and a shared store (polyv-redis)
+/// alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// A slot is booked: send after waiting this long (zero: now).
+    Wait(Duration),
+    /// The server has blocked us (every sharer of the limit) for at least this
+    /// long more. Nothing is booked: wait, then ask again.
+    Blocked(Duration),
+}
+
+/// The GCRA (generic cell rate algorithm, the leaky bucket as a meter) in
+/// integer microseconds: the one copy of the arithmetic. [`Pacer`] runs it in
+/// process; polyv-redis's Lua script mirrors [`reserve`](Self::reserve) line
+/// by line against a timestamp kept in Redis.
 ///
 /// ```
-/// use polyv_core::driver::{Pacer, RateLimit};
+/// use polyv_core::driver::{Gcra, RateLimit};
+/// use std::time::Duration;
+///
+/// // 10 a second (one every 100 ms), bursts of 2 (100 ms of tolerance).
+/// let gcra = Gcra::new(RateLimit::new(10, Duration::from_secs(1)).with_burst(2));
+/// let first = gcra.reserve(0, 5_000_000);
+/// assert_eq!((first.tat_us, first.wait_us), (5_100_000, 0));
+/// let second = gcra.reserve(first.tat_us, 5_000_000);
+/// assert_eq!((second.tat_us, second.wait_us), (5_200_000, 0));
+/// let third = gcra.reserve(second.tat_us, 5_000_000);
+/// assert_eq!(third.wait_us, 100_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gcra {
+    /// Microseconds between two requests at the steady rate (`per / requests`).
+    pub interval_us: u64,
+    /// How far ahead of now the schedule may run before requests wait:
+    /// `interval × (burst − 1)`.
+    pub tolerance_us: u64,
+}
+
+/// One booking by [`Gcra::reserve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GcraStep {
+    /// The new theoretical arrival time, to store for the next booking.
+    pub tat_us: u64,
+    /// How long the booked request waits, in microseconds.
+    pub wait_us: u64,
+}
+
+impl Gcra {
+    /// The parameters for a limit.
+    pub fn new(limit: RateLimit) -> Self {
+        let per_us = u64::try_from(limit.per.as_micros()).unwrap_or(u64::MAX);
+        let interval_us = per_us / u64::from(limit.requests.max(1));
+        Self {
+            interval_us,
+            tolerance_us: interval_us.saturating_mul(u64::from(limit.burst.max(1) - 1)),
+        }
+    }
+
+    /// Books one request at `now_us` against the stored theoretical arrival
+    /// time `tat_us` (0 when nothing is stored): the request goes at
+    /// `max(tat, now)`, less the burst tolerance, and the next one is due one
+    /// interval later.
+    pub fn reserve(&self, tat_us: u64, now_us: u64) -> GcraStep {
+        let start = tat_us.max(now_us);
+        GcraStep {
+            tat_us: start.saturating_add(self.interval_us),
+            wait_us: start.saturating_sub(now_us.saturating_add(self.tolerance_us)),
+        }
+    }
+}
+
+/// Paces requests to a [`RateLimit`] with the [`Gcra`], in process: each
+/// call to [`reserve`](Self::reserve) books one request and says how long to
+/// wait before sending it, and [`decide`](Self::decide) also honours a server
+/// block recorded with [`block`](Self::block). Share one pacer (behind a lock)
+/// between every clone of a client.
+///
+/// ```
+/// use polyv_core::driver::{Pacer, RateDecision, RateLimit};
 /// use std::time::Duration;
 ///
 /// let mut pacer = Pacer::new(RateLimit::new(10, Duration::from_secs(1)).with_burst(1));
@@ -258,33 +348,62 @@ impl RateLimit {
 /// assert_eq!(pacer.reserve(now), Duration::ZERO);
 /// assert_eq!(pacer.reserve(now), Duration::from_millis(100));
 /// assert_eq!(pacer.reserve(now), Duration::from_millis(200));
+/// pacer.block(now, Duration::from_secs(2));
+/// assert_eq!(pacer.decide(Duration::from_secs(1)), RateDecision::Blocked(Duration::from_secs(1)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Pacer {
-    interval: Duration,
-    tolerance: Duration,
-    /// The theoretical arrival time of the next request.
-    next: Duration,
+    gcra: Gcra,
+    /// The theoretical arrival time of the next request, in µs.
+    tat_us: u64,
+    /// No request before this (µs); 0 when not blocked.
+    blocked_until_us: u64,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl Pacer {
     /// A pacer for this limit.
     pub fn new(limit: RateLimit) -> Self {
-        let interval = limit.per / limit.requests.max(1);
         Self {
-            interval,
-            tolerance: interval.saturating_mul(limit.burst.max(1) - 1),
-            next: Duration::ZERO,
+            gcra: Gcra::new(limit),
+            tat_us: 0,
+            blocked_until_us: 0,
         }
     }
 
     /// Books a request at `now` (any monotonic clock, as a duration since a
-    /// fixed start) and returns how long to wait before sending it.
+    /// fixed start) and returns how long to wait before sending it. Ignores
+    /// blocks; see [`decide`](Self::decide).
     pub fn reserve(&mut self, now: Duration) -> Duration {
-        let start = self.next.max(now);
-        let wait = start.saturating_sub(now + self.tolerance);
-        self.next = start + self.interval;
-        wait
+        let step = self.gcra.reserve(self.tat_us, micros(now));
+        self.tat_us = step.tat_us;
+        Duration::from_micros(step.wait_us)
+    }
+
+    /// [`RateDecision::Blocked`] while a recorded block lasts (nothing is
+    /// booked), else books a request as [`reserve`](Self::reserve) does.
+    pub fn decide(&mut self, now: Duration) -> RateDecision {
+        match self.blocked_for(now) {
+            Some(left) => RateDecision::Blocked(left),
+            None => RateDecision::Wait(self.reserve(now)),
+        }
+    }
+
+    /// How long a recorded block still lasts at `now`, if it does.
+    pub fn blocked_for(&self, now: Duration) -> Option<Duration> {
+        let now_us = micros(now);
+        (self.blocked_until_us > now_us)
+            .then(|| Duration::from_micros(self.blocked_until_us - now_us))
+    }
+
+    /// Records that the server blocked us at `now` for `block_for`; a
+    /// longer block already recorded is kept.
+    pub fn block(&mut self, now: Duration, block_for: Duration) {
+        let until = micros(now).saturating_add(micros(block_for));
+        self.blocked_until_us = self.blocked_until_us.max(until);
     }
 }
 
@@ -477,5 +596,67 @@ mod tests {
         }
         assert!((990..=1_020).contains(&sent), "{sent}");
         assert!(sent < 1500);
+    }
+
+    #[test]
+    fn gcra_table() {
+        // 10/s (100 ms apart), bursts of 3 (200 ms of tolerance).
+        let g = Gcra::new(RateLimit::new(10, Duration::from_secs(1)).with_burst(3));
+        assert_eq!((g.interval_us, g.tolerance_us), (100_000, 200_000));
+        // (stored tat, now) -> (new tat, wait)
+        let cases: &[(u64, u64, u64, u64)] = &[
+            // A fresh key: the first request goes at once.
+            (0, 1_000_000, 1_100_000, 0),
+            // The burst: the schedule may run 200 ms ahead without waiting...
+            (1_100_000, 1_000_000, 1_200_000, 0),
+            (1_200_000, 1_000_000, 1_300_000, 0),
+            // ...and the next waits one interval.
+            (1_300_000, 1_000_000, 1_400_000, 100_000),
+            (1_400_000, 1_000_000, 1_500_000, 200_000),
+            // Steady rate: arriving on schedule never waits.
+            (1_500_000, 1_500_000, 1_600_000, 0),
+            // Idle time is not banked beyond the burst: a stale tat is ignored.
+            (1_000_000, 9_000_000, 9_100_000, 0),
+            // No overflow at the far end.
+            (u64::MAX, 0, u64::MAX, u64::MAX - 200_000),
+        ];
+        for &(tat, now, new_tat, wait) in cases {
+            assert_eq!(
+                g.reserve(tat, now),
+                GcraStep {
+                    tat_us: new_tat,
+                    wait_us: wait
+                },
+                "tat {tat} now {now}"
+            );
+        }
+        // Burst 1 has no tolerance; a zero period never divides by zero.
+        let strict = Gcra::new(RateLimit::new(4, Duration::from_secs(1)).with_burst(1));
+        assert_eq!((strict.interval_us, strict.tolerance_us), (250_000, 0));
+        let zero = Gcra::new(RateLimit::new(0, Duration::ZERO));
+        assert_eq!(zero.reserve(0, 7).wait_us, 0);
+    }
+
+    #[test]
+    fn pacer_waits_out_a_block_without_booking() {
+        let limit = RateLimit::new(10, Duration::from_secs(1)).with_burst(1);
+        let mut pacer = Pacer::new(limit);
+        let s = Duration::from_secs;
+        assert_eq!(pacer.decide(s(0)), RateDecision::Wait(Duration::ZERO));
+        pacer.block(s(1), s(5));
+        // A shorter block does not shorten the longer one.
+        pacer.block(s(2), s(1));
+        assert_eq!(pacer.decide(s(2)), RateDecision::Blocked(s(4)));
+        assert_eq!(pacer.blocked_for(s(2)), Some(s(4)));
+        assert_eq!(pacer.blocked_for(s(6)), None);
+        assert_eq!(pacer.decide(s(5)), RateDecision::Blocked(s(1)));
+        // Blocked asks booked nothing: the first request after goes at once.
+        assert_eq!(pacer.decide(s(6)), RateDecision::Wait(Duration::ZERO));
+        assert_eq!(
+            pacer.decide(s(6)),
+            RateDecision::Wait(Duration::from_millis(100))
+        );
+        assert_eq!(limit.block_for, POLYV_BLOCK);
+        assert_eq!(limit.with_block_for(s(2)).block_for, s(2));
     }
 }
