@@ -17,7 +17,7 @@ use polyv_core::{Error, RateDecision};
 /// ```
 /// use std::sync::Mutex;
 /// use std::time::{Duration, Instant};
-/// use polyv_blocking::core::Pacer;
+/// use polyv_blocking::core::driver::Pacer;
 /// use polyv_blocking::{Error, RateDecision, RateLimit, RateLimiter};
 ///
 /// /// The in-process pacer behind the trait (what the client does anyway).

@@ -55,8 +55,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-pub use polyv_core::{Error, RateDecision, RateLimit};
 use polyv_core::driver::{Gcra, Pacer};
+pub use polyv_core::{Error, RateDecision, RateLimit};
 
 /// The key prefix unless set: keys are `{prefix}:{scope}`.
 pub const DEFAULT_KEY_PREFIX: &str = "polyv-rs:rate-limit";

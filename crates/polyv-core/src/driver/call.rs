@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::driver::ClientState;
-use crate::driver::policy::{RetryDecision, StopReason, clock_offset_ms, corrected_ms};
+use crate::driver::policy::{
+    RateDecision, RetryDecision, StopReason, clock_offset_ms, corrected_ms,
+};
 use crate::{Config, Endpoint, Error, parse_retry_after};
 
 /// The transport's clocks and a random number, read when it asks for a
@@ -549,6 +551,7 @@ mod tests {
                 Step::Send(attempt) => return attempt,
                 Step::Wait(_) => continue,
                 Step::Done(r) => panic!("done early: {:?}", r.err()),
+                _ => panic!("no shared limiter here"),
             }
         }
     }
@@ -581,6 +584,7 @@ mod tests {
                     waits += 1;
                 }
                 Step::Done(result) => break result,
+                step => panic!("no shared limiter here: {step:?}"),
             }
         };
         assert!(matches!(result, Err(Error::QueryFailed)));
@@ -806,5 +810,56 @@ mod tests {
             *gave_up.lock().unwrap(),
             Some((1, 4, StopReason::NotRetryable))
         );
+    }
+
+    #[test]
+    fn a_shared_limiter_is_asked_before_each_request_and_told_of_a_block() {
+        let blocked = br#"{"code":403,"status":"error","message":"request too frequent, ip blocked.","data":""}"#;
+        let config = config();
+        let state = ClientState::with_shared_limiter(&config);
+        let query = GetByUploader::new();
+        let mut call = Call::new(&config, &state, &query);
+        assert!(matches!(call.next(tick(0)), Step::Admit));
+        // A block: wait it out, then ask again.
+        call.admitted(Ok(RateDecision::Blocked(Duration::from_secs(3))));
+        assert!(matches!(call.next(tick(0)), Step::Wait(d) if d == Duration::from_secs(3)));
+        assert!(matches!(call.next(tick(3000)), Step::Admit));
+        call.admitted(Ok(RateDecision::Wait(Duration::from_millis(40))));
+        assert!(matches!(call.next(tick(3000)), Step::Wait(d) if d == Duration::from_millis(40)));
+        assert!(matches!(call.next(tick(3040)), Step::Send(_)));
+        // Polyv's block ends the call, after the shared limiter records it.
+        call.receive(Ok(resp(403, blocked, None)), tick(3050));
+        assert!(matches!(call.next(tick(3050)), Step::RecordBlock));
+        assert!(matches!(
+            call.next(tick(3050)),
+            Step::Done(Err(Error::Api { code: 403, .. }))
+        ));
+
+        // A strict limiter that cannot decide ends the call, nothing sent.
+        let mut call = Call::new(&config, &state, &query);
+        assert!(matches!(call.next(tick(0)), Step::Admit));
+        call.admitted(Err(Error::InvalidInput("redis down".into())));
+        assert!(matches!(
+            call.next(tick(0)),
+            Step::Done(Err(Error::InvalidInput(_)))
+        ));
+    }
+
+    #[test]
+    fn the_in_process_limiter_remembers_polyvs_block() {
+        let blocked = br#"{"code":403,"status":"error","message":"request too frequent, ip blocked.","data":""}"#;
+        let config = Config::new(Credentials::new("u1", "k").unwrap());
+        let state = ClientState::new(&config);
+        let query = GetByUploader::new();
+        let mut call = Call::new(&config, &state, &query);
+        send(&mut call, 0);
+        call.receive(Ok(resp(403, blocked, None)), tick(10));
+        assert!(matches!(call.next(tick(10)), Step::Done(Err(_))));
+        // The next call waits the block out before sending anything.
+        let mut call = Call::new(&config, &state, &query);
+        match call.next(tick(20)) {
+            Step::Wait(left) => assert!(left > Duration::from_secs(60), "{left:?}"),
+            other => panic!("{other:?}"),
+        }
     }
 }
