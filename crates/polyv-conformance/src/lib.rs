@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
             clock_behind_is_corrected,
             pagination_boundaries,
             pagination_follows_the_response_page_size,
+            walks_ask_for_the_largest_page_by_default,
             pagination_survives_a_transient_fault,
             pagination_reports_a_failed_page,
             walks_yield_pages_in_order_however_they_are_answered,
@@ -150,9 +151,12 @@ fn vids_in_ptime_order(ds: &Dataset) -> Vec<String> {
     videos.into_iter().map(|v| v.vid.clone()).collect()
 }
 
+/// Oldest first, 20 a page (the server's default, stated: a walk would
+/// otherwise ask for 1,000), so walks span several pages.
 fn ptime_asc() -> GetByUploader {
     GetByUploader::builder()
         .order(Order::PtimeAsc)
+        .page_size(20)
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -524,6 +528,29 @@ pub mod cases {
             let pages = n.div_ceil(20).max(1);
             assert_eq!(api_requests(&server).len(), pages, "{n} items: requests");
         }
+    }
+
+    /// With no page size given, a walk asks for the largest page (1,000), so
+    /// a whole catalogue takes few requests under Polyv's rate limit; a
+    /// single page keeps the server's default.
+    pub fn walks_ask_for_the_largest_page_by_default<S: Subject>() {
+        let ds = dataset_with(2500);
+        let expected = vids_in_ptime_order(&ds);
+        let server = start(MockServer::builder().dataset(ds));
+        let client: S = connect(demo_config(&server));
+        let query = GetByUploader::builder()
+            .order(Order::PtimeAsc)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(walk_ok(&client, &query), expected);
+        let requests = api_requests(&server);
+        assert_eq!(requests.len(), 3, "2,500 videos in pages of 1,000");
+        assert!(requests.iter().all(|r| r.param("pageSize") == Some("1000")));
+        server.clear_requests();
+        client
+            .get_by_uploader(&query)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api_requests(&server)[0].param("pageSize"), None);
     }
 
     /// Pages follow the response's `pageSize`, even when the server ignores the request's.
