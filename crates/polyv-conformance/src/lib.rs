@@ -15,38 +15,58 @@ use std::time::Duration;
 mod nothing_lost;
 
 use polyv_core::{
-    Config, Credentials, Error, GetByUploader, Order, Page, Progress, RateLimit, RawCall,
-    RetryPolicy, TransportErrorKind, Video,
+    Config, Credentials, Endpoint, Error, GetByUploader, Order, Page, Paged, Progress, RateLimit,
+    RawCall, RetryPolicy, TransportErrorKind, Video,
 };
 use polyv_mock::{
     DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS, DEMO_USER_ID, Dataset,
     Fault, FaultRule, LoggedRequest, MockBuilder, MockServer,
 };
 
-/// A client under test, as the table sees it. Async clients block on a
+/// A client under test, as the table sees it: any endpoint called, any
+/// paged endpoint walked in the adapter's walk mode. Async clients block on a
 /// current-thread runtime inside the adapter, so everything they log is
-/// emitted on the test's thread.
+/// emitted on the test's thread. A new endpoint's cases need no new adapter
+/// code.
 pub trait Subject: Sized {
     /// Builds the client.
     fn connect(config: Config) -> Result<Self, Error>;
-    /// One page.
-    fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error>;
-    /// The first `items` items the client's page walker yields (fewer if it
-    /// ends first); then the walk is dropped.
-    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>>;
-    /// Every item the client's page walker yields, until it ends.
+    /// Calls any endpoint (`Client::call`).
+    fn call<E>(&self, endpoint: &E) -> Result<E::Data, Error>
+    where
+        E: Endpoint + Sync;
+    /// The first `limit` items the client's walker yields over any paged
+    /// endpoint (fewer if it ends first; then the walk is dropped), and the
+    /// walk's progress at that point.
+    fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)
+    where
+        E: Paged + Send + Sync + 'static,
+        E::Item: Send + 'static;
+    /// The client's `Debug` output.
+    fn debug(&self) -> String;
+    /// How many page requests a walk keeps in flight (1: one after the other).
+    fn fetch_ahead(&self) -> usize;
+
+    /// One page of get-by-uploader.
+    fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
+        self.call(query)
+    }
+    /// The first `items` videos of a get-by-uploader walk.
+    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
+        self.walk_items(query.clone(), items).0
+    }
+    /// Every video of a get-by-uploader walk.
     fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
         self.walk_first(query, usize::MAX)
     }
-    /// Every item the client's page walker yields, and its progress at the end.
-    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress);
+    /// Every video of a get-by-uploader walk, and the walk's progress.
+    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress) {
+        self.walk_items(query.clone(), usize::MAX)
+    }
     /// The raw escape hatch.
-    fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error>;
-    /// The client's `Debug` output.
-    fn debug(&self) -> String;
-    /// How many page requests [`walk`](Self::walk) keeps in flight (1: one
-    /// after the other).
-    fn fetch_ahead(&self) -> usize;
+    fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
+        self.call(call)
+    }
 }
 
 /// Expands to one `#[test]` per case of the table for the given adapter type;
