@@ -25,9 +25,13 @@
 
 mod conn;
 mod data;
+mod derive;
+mod endpoint;
 mod fault;
+mod handlers;
 mod index;
 mod log;
+pub mod messages;
 mod server;
 pub mod sign;
 
@@ -41,6 +45,10 @@ pub use data::{
     DEMO_LEAF_CATAID, DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS,
     DEMO_USER_ID, DEMO_WRAP_CATAID, Dataset, STATUSES, Video,
 };
+pub use derive::{
+    CategoryNode, ROOT_CATAID, ROOT_NAME, TOTAL_FLOW, TOTAL_SPACE, Usage, ViewLogRow,
+};
+pub use endpoint::Endpoint;
 pub use fault::{Fault, FaultRule, RateLimit};
 pub use log::LoggedRequest;
 

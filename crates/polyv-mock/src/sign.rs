@@ -228,7 +228,8 @@ mod tests {
 
     #[test]
     fn derived_fixed_subset_vectors() {
-        let cases: [(&[&str], Vec<(&str, &str)>, &str); 4] = [
+        type Case<'a> = (&'a [&'a str], Vec<(&'a str, &'a str)>, &'a str);
+        let cases: [Case<'_>; 4] = [
             (
                 CATA_JSON_FIELDS,
                 vec![("ptime", PTIME), ("cataid", "1466567123649")],
