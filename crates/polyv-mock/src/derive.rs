@@ -130,7 +130,8 @@ pub struct Usage {
     /// Traffic allowance, bytes ([`TOTAL_FLOW`]).
     pub total_flow: u64,
     /// Traffic used: for a date, the sum of that day's view-log `flowSize`;
-    /// without one, every play so far (play count × a per-play size).
+    /// without one, every play so far (play count × 4 bytes per second of
+    /// the video; a very large catalogue can exceed `totalFlow`).
     pub used_flow: u64,
     /// Storage allowance, bytes ([`TOTAL_SPACE`]).
     pub total_space: u64,
@@ -539,7 +540,7 @@ impl Dataset {
         for v in self.videos.iter().filter(|v| v.user_id == user_id) {
             let media = Media::of(&v.vid);
             used_space = used_space.saturating_add(media.stored_bytes());
-            all_plays = all_plays.saturating_add(v.times.saturating_mul(media.play_bytes() / 4));
+            all_plays = all_plays.saturating_add(v.times.saturating_mul(media.duration * 4));
             count += 1;
         }
         let used_flow = match day {
