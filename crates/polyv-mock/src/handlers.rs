@@ -4,6 +4,8 @@
 //! re-indexed catalogue, so every later read (get-by-uploader included) sees
 //! them.
 
+use std::collections::HashSet;
+
 use serde_json::{Value, json};
 
 use crate::data::{Category, Dataset, Video};
@@ -187,8 +189,20 @@ fn detail(ds: &Dataset, v: &Video, stringly: bool) -> Value {
 }
 
 fn remove_videos(ds: &mut Dataset, user_id: &str, vids: &[&str]) {
+    let gone: HashSet<&str> = vids.iter().copied().collect();
     ds.videos
-        .retain(|v| !(v.user_id == user_id && vids.contains(&v.vid.as_str())));
+        .retain(|v| !(v.user_id == user_id && gone.contains(v.vid.as_str())));
+}
+
+/// The vids in `vids` that are not videos of the account (one pass over the catalogue).
+fn unknown_vids<'a>(ds: &Dataset, user_id: &str, vids: &[&'a str]) -> Vec<&'a str> {
+    let own: HashSet<&str> = ds
+        .videos
+        .iter()
+        .filter(|v| v.user_id == user_id)
+        .map(|v| v.vid.as_str())
+        .collect();
+    vids.iter().copied().filter(|v| !own.contains(v)).collect()
 }
 
 impl Shared {
@@ -284,11 +298,7 @@ impl Shared {
         };
         let user_id = ctx.user_id();
         let done = self.modify(|ds| {
-            let invalid: Vec<&str> = vids
-                .iter()
-                .copied()
-                .filter(|vid| ds.video(user_id, vid).is_none())
-                .collect();
+            let invalid = unknown_vids(ds, user_id, &vids);
             if !invalid.is_empty() && !ignore_invalid {
                 return Err(bad_request(messages::NO_VIDEO));
             }
@@ -493,13 +503,14 @@ impl Shared {
             if id != ROOT_CATAID && !has_category(ds, user_id, id) {
                 return Err(bad_request(messages::NO_CATA));
             }
-            if vids.iter().any(|vid| ds.video(user_id, vid).is_none()) {
+            if !unknown_vids(ds, user_id, &vids).is_empty() {
                 return Err(bad_request(messages::NO_VIDEO));
             }
+            let moved: HashSet<&str> = vids.iter().copied().collect();
             for v in ds
                 .videos
                 .iter_mut()
-                .filter(|v| v.user_id == user_id && vids.contains(&v.vid.as_str()))
+                .filter(|v| v.user_id == user_id && moved.contains(v.vid.as_str()))
             {
                 v.cataid = id;
             }
