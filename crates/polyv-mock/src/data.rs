@@ -28,6 +28,10 @@ pub const DEMO_CHILD_CATAID: u64 = 1_539_918_907_897;
 pub const DEMO_GRANDCHILD_CATAID: u64 = 1_539_918_907_898;
 /// Great-grandchild of [`DEMO_ROOT_CATAID`] (a leaf).
 pub const DEMO_LEAF_CATAID: u64 = 1_539_918_907_899;
+/// Child of [`DEMO_ROOT_CATAID`] beside [`DEMO_CHILD_CATAID`] (English & 外语, a leaf).
+pub const DEMO_ENGLISH_CATAID: u64 = 1_539_918_907_900;
+/// A top-level demo category without children (活动 🎉).
+pub const DEMO_EVENTS_CATAID: u64 = 1_539_918_907_901;
 /// A demo category whose id is `2^32 + 1`: truncated to 32 bits it becomes `1`,
 /// another valid category, so a truncating client silently gets the wrong list.
 pub const DEMO_WRAP_CATAID: u64 = (1 << 32) + 1;
@@ -183,12 +187,12 @@ fn demo_categories() -> Vec<Category> {
             "线性代数 🧮",
         ),
         cat(
-            1_539_918_907_900,
+            DEMO_ENGLISH_CATAID,
             Some(DEMO_ROOT_CATAID),
             u,
             "English & 外语",
         ),
-        cat(1_539_918_907_901, None, u, "活动 🎉"),
+        cat(DEMO_EVENTS_CATAID, None, u, "活动 🎉"),
         cat(DEMO_WRAP_CATAID, None, u, "边界 2^32+1"),
     ]
 }

@@ -1,8 +1,12 @@
 //! A Polyv-compatible API server on loopback, for offline tests.
 //!
-//! It serves `GET /v2/video/{userid}/get-by-uploader` from a seeded catalogue,
-//! checks requests in the order Polyv documents (sign present, `ptime`, user,
-//! sign, category, sub-account) with its **own** signature verifier, and can
+//! It serves the 13 VOD v2 endpoints of [`Endpoint`] (get-by-uploader,
+//! get-video-msg, play-times, main, del-video, del-videos, video-info,
+//! cataJson, addCata, updateCata, deleteCata, changeCata, viewlog) against
+//! one seeded, in-memory catalogue that writes change, checks requests in the
+//! order Polyv documents (sign present, `ptime`, user, sign, then the
+//! endpoint's own checks) with its **own** verifier for each signing shape
+//! ([`sign::Shape`]), decodes form bodies, and can
 //! inject faults (latency, `query failed.`, 429, 502, truncated JSON, dropped
 //! connections), skew its clock and rate-limit per IP. It binds `127.0.0.1` only.
 //!
@@ -25,9 +29,13 @@
 
 mod conn;
 mod data;
+mod derive;
+mod endpoint;
 mod fault;
+mod handlers;
 mod index;
 mod log;
+pub mod messages;
 mod server;
 pub mod sign;
 
@@ -37,10 +45,15 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use data::{
-    Account, BASE_PTIME, Category, DEMO_CHILD_CATAID, DEMO_DEFAULT_CATAID, DEMO_GRANDCHILD_CATAID,
-    DEMO_LEAF_CATAID, DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS,
-    DEMO_USER_ID, DEMO_WRAP_CATAID, Dataset, STATUSES, Video,
+    Account, BASE_PTIME, Category, DEMO_CHILD_CATAID, DEMO_DEFAULT_CATAID, DEMO_ENGLISH_CATAID,
+    DEMO_EVENTS_CATAID, DEMO_GRANDCHILD_CATAID, DEMO_LEAF_CATAID, DEMO_PLUS_EMAIL,
+    DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS, DEMO_USER_ID, DEMO_WRAP_CATAID, Dataset,
+    STATUSES, Video,
 };
+pub use derive::{
+    CategoryNode, ROOT_CATAID, ROOT_NAME, TOTAL_FLOW, TOTAL_SPACE, Usage, ViewLogRow,
+};
+pub use endpoint::Endpoint;
 pub use fault::{Fault, FaultRule, RateLimit};
 pub use log::LoggedRequest;
 
@@ -278,6 +291,45 @@ impl MockServer {
     /// [`Fault::Upload`] change it while the server runs).
     pub fn dataset(&self) -> Dataset {
         self.shared.catalogue().dataset.clone()
+    }
+
+    /// The video with this vid as it is now (any account).
+    pub fn video(&self, vid: &str) -> Option<Video> {
+        self.shared
+            .catalogue()
+            .dataset
+            .videos
+            .iter()
+            .find(|v| v.vid == vid)
+            .cloned()
+    }
+
+    /// An account's category tree as `cataJson` serves it now (root `1`).
+    pub fn category_tree(&self, user_id: &str) -> CategoryNode {
+        self.shared.catalogue().dataset.category_tree(user_id)
+    }
+
+    /// `(vid, play count)` for each of these vids that is a video now, in
+    /// the order given (what `play-times` answers, across accounts).
+    pub fn play_times(&self, vids: &[&str]) -> Vec<(String, u64)> {
+        let catalogue = self.shared.catalogue();
+        vids.iter()
+            .filter_map(|vid| catalogue.dataset.videos.iter().find(|v| v.vid == *vid))
+            .map(|v| (v.vid.clone(), v.times))
+            .collect()
+    }
+
+    /// A day's view log of an account as `viewlog` serves it now, before its
+    /// filters (`day` as `yyyyMMdd` or `yyyy-MM-dd`). The mock answers `[]`
+    /// for a day after its own today (China time); this does not.
+    pub fn view_log(&self, user_id: &str, day: &str) -> Vec<ViewLogRow> {
+        self.shared.catalogue().dataset.view_log(user_id, day)
+    }
+
+    /// An account's space and traffic as `main` serves it now (`date` as
+    /// `yyyy-MM-dd`); `None` for an unknown account or a bad date.
+    pub fn usage(&self, user_id: &str, date: Option<&str>) -> Option<Usage> {
+        self.shared.catalogue().dataset.usage(user_id, date)
     }
 
     /// The mock's current clock (real time plus the configured offset), ms since the epoch.

@@ -1,5 +1,6 @@
 //! The request log.
 
+use crate::endpoint::Endpoint;
 use crate::fault::Fault;
 
 /// One request as the mock saw and answered it.
@@ -13,9 +14,12 @@ pub struct LoggedRequest {
     pub path: String,
     /// Query string as sent, without `?` (`""` when none).
     pub raw_query: String,
-    /// Query parameters decoded as `application/x-www-form-urlencoded`, in wire order.
+    /// The parameters decoded as `application/x-www-form-urlencoded`, in
+    /// wire order: the query's first, then a form body's (so a GET and a
+    /// form POST of the same call log the same parameters).
     pub params: Vec<(String, String)>,
-    /// The mock's clock (including the offset) when the request arrived, ms since the epoch.
+    /// The mock's clock (including the offset) when the request arrived, ms
+    /// since the epoch (the same as [`LoggedRequest::arrived_at_ms`]).
     pub server_time_ms: i64,
     /// HTTP status sent.
     pub status: u16,
@@ -25,6 +29,19 @@ pub struct LoggedRequest {
     pub message: Option<String>,
     /// The fault injected into this request, if any (not set for rate-limited requests).
     pub fault: Option<Fault>,
+    /// The endpoint the path names, `None` for an unknown path.
+    pub endpoint: Option<Endpoint>,
+    /// Whether the body was read as a form (a POST with
+    /// `Content-Type: application/x-www-form-urlencoded`).
+    pub form: bool,
+    /// The request body as sent (lossy UTF-8; `""` when empty).
+    pub raw_body: String,
+    /// The mock's clock when the request arrived (before its body was
+    /// read), ms since the epoch.
+    pub arrived_at_ms: i64,
+    /// The mock's clock when the answer was decided (after any
+    /// [`Fault::Latency`]), ms since the epoch.
+    pub answered_at_ms: i64,
 }
 
 impl LoggedRequest {

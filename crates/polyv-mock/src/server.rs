@@ -1,5 +1,6 @@
-//! The HTTP handler: routing, checks in Polyv's documented order, faults,
-//! the rate limit and the request log.
+//! The HTTP handler: the route table, checks in Polyv's documented order,
+//! form bodies, faults, the rate limit and the request log. The endpoints
+//! other than get-by-uploader are in `handlers.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
@@ -15,26 +16,29 @@ use axum::response::Response;
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
-use crate::data::{Dataset, Video};
+use crate::data::{Account, Dataset, Video};
+use crate::endpoint::Endpoint;
 use crate::fault::{Fault, FaultRule, RateLimit};
-use crate::index::{Index, Lists};
+use crate::index::{Index, Lists, UserIndex};
 use crate::log::LoggedRequest;
-use crate::sign;
+use crate::messages;
 
 /// ptime validity window, both directions.
 const PTIME_WINDOW_MS: i64 = 3 * 60 * 1000;
 /// Largest instant `httpdate` can format (end of year 9999).
 const MAX_DATE_MS: i64 = 253_402_300_799_999;
 
-pub(crate) const MSG_SIGN_EMPTY: &str = "sign can not be empty.";
-pub(crate) const MSG_PTIME_OLD: &str = "ptime is too old.";
-pub(crate) const MSG_PTIME_ILLEGAL: &str = "ptime is illegal.";
-pub(crate) const MSG_NO_USER: &str = "Could not find user by userid.";
-pub(crate) const MSG_BAD_SIGN: &str = "the sign is not right.";
-pub(crate) const MSG_NO_CATA: &str = "cata is not exist.";
-pub(crate) const MSG_NO_CHILD: &str = "child user not exist.";
-pub(crate) const MSG_QUERY_FAILED: &str = "query failed.";
-pub(crate) const MSG_BLOCKED: &str = "request too frequent, ip blocked.";
+/// Largest form body read (1 MiB): 500 vids are about 17 KB.
+const MAX_BODY: usize = 1 << 20;
+
+const MSG_SIGN_EMPTY: &str = messages::SIGN_EMPTY;
+const MSG_PTIME_OLD: &str = messages::PTIME_OLD;
+const MSG_PTIME_ILLEGAL: &str = messages::PTIME_ILLEGAL;
+const MSG_NO_USER: &str = messages::NO_USER;
+const MSG_NO_CATA: &str = messages::NO_CATA;
+const MSG_NO_CHILD: &str = messages::NO_CHILD;
+pub(crate) const MSG_QUERY_FAILED: &str = messages::QUERY_FAILED;
+const MSG_BLOCKED: &str = messages::BLOCKED;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -52,6 +56,31 @@ pub(crate) struct Config {
 pub(crate) struct Catalogue {
     pub(crate) dataset: Dataset,
     index: Index,
+    /// vid -> position in `dataset.videos` (the first, if a vid repeats).
+    by_vid: HashMap<String, usize>,
+}
+
+impl Catalogue {
+    pub(crate) fn new(dataset: Dataset) -> Catalogue {
+        let index = Index::build(&dataset);
+        let mut by_vid = HashMap::with_capacity(dataset.videos.len());
+        for (i, v) in dataset.videos.iter().enumerate() {
+            by_vid.entry(v.vid.clone()).or_insert(i);
+        }
+        Catalogue {
+            dataset,
+            index,
+            by_vid,
+        }
+    }
+
+    /// The video with this vid, if it belongs to `user_id`.
+    pub(crate) fn video(&self, user_id: &str, vid: &str) -> Option<&Video> {
+        self.by_vid
+            .get(vid)
+            .and_then(|&i| self.dataset.videos.get(i))
+            .filter(|v| v.user_id == user_id)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -77,9 +106,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub(crate) fn new(dataset: Dataset, config: Config) -> Shared {
-        let index = Index::build(&dataset);
         Shared {
-            catalogue: RwLock::new(Arc::new(Catalogue { dataset, index })),
+            catalogue: RwLock::new(Arc::new(Catalogue::new(dataset))),
             uploads: AtomicU64::new(0),
             config,
             counter: AtomicU64::new(0),
@@ -133,8 +161,21 @@ impl Shared {
         for i in gone.into_iter().rev() {
             dataset.videos.remove(i);
         }
-        let index = Index::build(&dataset);
-        *slot = Arc::new(Catalogue { dataset, index });
+        *slot = Arc::new(Catalogue::new(dataset));
+    }
+
+    /// A write: `change` edits a copy of the catalogue under the write lock
+    /// (so writes never interleave); when it succeeds the copy is indexed
+    /// and replaces the catalogue, when it fails nothing changes.
+    pub(crate) fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut Dataset) -> Result<T, Reply>,
+    ) -> Result<T, Reply> {
+        let mut slot = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
+        let mut dataset = slot.dataset.clone();
+        let out = change(&mut dataset)?;
+        *slot = Arc::new(Catalogue::new(dataset));
+        Ok(out)
     }
 
     pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
@@ -197,16 +238,37 @@ impl Shared {
 }
 
 /// A decided answer, before faults that reshape the body are applied.
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
     content_type: &'static str,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     code: Option<i64>,
     message: Option<String>,
     retry_after: Option<u64>,
 }
 
-const JSON: &str = "application/json;charset=UTF-8";
+/// A success envelope around `data`.
+pub(crate) fn success<T: Serialize>(data: T, message: &str) -> Reply {
+    let env = Envelope {
+        code: 200,
+        status: "success",
+        message,
+        data,
+    };
+    match serde_json::to_vec(&env) {
+        Ok(body) => Reply {
+            status: 200,
+            content_type: JSON,
+            body,
+            code: Some(200),
+            message: Some(message.to_owned()),
+            retry_after: None,
+        },
+        Err(_) => envelope_reply(500, 500, MSG_QUERY_FAILED),
+    }
+}
+
+pub(crate) const JSON: &str = "application/json;charset=UTF-8";
 
 #[derive(Serialize)]
 struct Envelope<'a, T: Serialize> {
@@ -216,7 +278,7 @@ struct Envelope<'a, T: Serialize> {
     data: T,
 }
 
-fn envelope_reply(http: u16, code: i64, message: &str) -> Reply {
+pub(crate) fn envelope_reply(http: u16, code: i64, message: &str) -> Reply {
     let body = serde_json::to_vec(&Envelope {
         code,
         status: "error",
@@ -234,7 +296,7 @@ fn envelope_reply(http: u16, code: i64, message: &str) -> Reply {
     }
 }
 
-fn bad_request(message: &str) -> Reply {
+pub(crate) fn bad_request(message: &str) -> Reply {
     envelope_reply(400, 400, message)
 }
 
@@ -282,14 +344,14 @@ struct PageOut<'a> {
 }
 
 /// First non-empty value of a parameter (empty values count as absent, as in signing).
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, v)| k == name && !v.is_empty())
         .map(|(_, v)| v.as_str())
 }
 
-fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Reply> {
+pub(crate) fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Reply> {
     match param(params, name) {
         None => Ok(None),
         Some(v) => match v.parse::<i64>() {
@@ -299,7 +361,7 @@ fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Rep
     }
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -319,26 +381,41 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn route_userid(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/v2/video/")?;
-    let userid = rest.strip_suffix("/get-by-uploader")?;
-    if userid.contains('/') {
-        return None;
+/// What every endpoint's checks found: the account the request acts for.
+pub(crate) struct Ctx<'a> {
+    pub(crate) catalogue: &'a Catalogue,
+    pub(crate) user: &'a UserIndex,
+    pub(crate) account: &'a Account,
+    pub(crate) params: &'a [(String, String)],
+    pub(crate) now_ms: i64,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn user_id(&self) -> &str {
+        &self.account.user_id
     }
-    Some(percent_decode(userid))
 }
 
 impl Shared {
-    /// The endpoint's normal behaviour.
-    fn api(&self, method: &str, path: &str, params: &[(String, String)], now_ms: i64) -> Reply {
-        let catalogue = self.catalogue();
-        let Catalogue { dataset, index } = &*catalogue;
-        let Some(userid) = route_userid(path) else {
-            return envelope_reply(404, 404, "not found.");
+    /// Routes a request and runs the checks every endpoint shares, in
+    /// Polyv's documented order: sign present, `ptime`, user, sign (in the
+    /// endpoint's shape); then the endpoint's own handler.
+    fn api(
+        &self,
+        method: &str,
+        route: Option<&(Endpoint, Option<String>)>,
+        params: &[(String, String)],
+        now_ms: i64,
+    ) -> Reply {
+        let Some((endpoint, path_user)) = route else {
+            return envelope_reply(404, 404, messages::NOT_FOUND);
         };
-        if method != "GET" && method != "HEAD" {
-            return envelope_reply(405, 405, "method not allowed.");
+        let endpoint = *endpoint;
+        if !endpoint.methods().contains(&method) {
+            return envelope_reply(405, 405, messages::METHOD_NOT_ALLOWED);
         }
+        let catalogue = self.catalogue();
+        let Catalogue { dataset, index, .. } = &*catalogue;
         // 1. sign present
         let Some(given_sign) = param(params, "sign") else {
             return bad_request(MSG_SIGN_EMPTY);
@@ -359,17 +436,65 @@ impl Shared {
         if ptime.saturating_sub(now_ms) > PTIME_WINDOW_MS {
             return bad_request(MSG_PTIME_ILLEGAL);
         }
-        // 3. user
-        let Some(user) = index.user(&userid) else {
+        // 3. user: the path's, or del-videos' body `userId`
+        let userid = match path_user {
+            Some(u) => u.as_str(),
+            None => match param(params, "userId") {
+                Some(u) => u,
+                None => return bad_request(&messages::empty("userId")),
+            },
+        };
+        let Some(user) = index.user(userid) else {
             return bad_request(MSG_NO_USER);
         };
         let Some(account) = dataset.accounts.get(user.account) else {
             return bad_request(MSG_NO_USER);
         };
-        // 4. sign
-        if !sign::verify(params, &account.secret_key, given_sign) {
-            return bad_request(MSG_BAD_SIGN);
+        // 4. sign, in the endpoint's shape
+        if !endpoint
+            .shape()
+            .verify(params, userid, &account.secret_key, given_sign)
+        {
+            return bad_request(if endpoint == Endpoint::DelVideos {
+                messages::BAD_SIGN_DEL_VIDEOS
+            } else {
+                messages::BAD_SIGN
+            });
         }
+        let ctx = Ctx {
+            catalogue: &catalogue,
+            user,
+            account,
+            params,
+            now_ms,
+        };
+        match endpoint {
+            Endpoint::GetByUploader => self.get_by_uploader(&ctx),
+            Endpoint::GetVideoMsg => self.get_video_msg(&ctx),
+            Endpoint::PlayTimes => self.play_times(&ctx),
+            Endpoint::Main => self.main(&ctx),
+            Endpoint::DelVideo => self.del_video(&ctx),
+            Endpoint::DelVideos => self.del_videos(&ctx),
+            Endpoint::VideoInfo => self.video_info(&ctx),
+            Endpoint::CataJson => self.cata_json(&ctx),
+            Endpoint::AddCata => self.add_cata(&ctx),
+            Endpoint::UpdateCata => self.update_cata(&ctx),
+            Endpoint::DeleteCata => self.delete_cata(&ctx),
+            Endpoint::ChangeCata => self.change_cata(&ctx),
+            Endpoint::Viewlog => self.viewlog(&ctx),
+        }
+    }
+
+    /// get-by-uploader, after the shared checks: category, sub-account,
+    /// then paging and ordering.
+    fn get_by_uploader(&self, ctx: &Ctx<'_>) -> Reply {
+        let Ctx {
+            catalogue,
+            user,
+            params,
+            ..
+        } = *ctx;
+        let Catalogue { dataset, index, .. } = catalogue;
         // 5. category
         let cata_slot = match param(params, "cataid") {
             None => None,
@@ -559,19 +684,47 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let raw_query = req.uri().query().unwrap_or("").to_owned();
-    let params: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
         .into_owned()
         .collect();
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    drop(req);
+    let form = method == "POST"
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+    // The body is read whatever the method (so a connection stays usable),
+    // and decoded only when it is a form.
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await;
+    let route = Endpoint::route(&path);
+    let mut raw_body = String::new();
+    let too_large = match body {
+        Ok(bytes) => {
+            if form {
+                params.extend(form_urlencoded::parse(&bytes).into_owned());
+            }
+            if !bytes.is_empty() {
+                raw_body = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            false
+        }
+        Err(_) => true,
+    };
 
     let mut fault: Option<Fault> = None;
     let mut mode = BodyMode::Full;
     let reply = if shared.rate_limited(ip) {
         envelope_reply(403, 403, MSG_BLOCKED)
+    } else if too_large {
+        envelope_reply(413, 413, messages::TOO_LARGE)
     } else {
         fault = shared
             .config
@@ -580,10 +733,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             .find(|r| r.matches(number))
             .map(|r| r.fault().clone());
         match &fault {
-            None => shared.api(&method, &path, &params, arrival_ms),
+            None => shared.api(&method, route.as_ref(), &params, arrival_ms),
             Some(Fault::Latency(d)) => {
                 tokio::time::sleep(*d).await;
-                shared.api(&method, &path, &params, arrival_ms)
+                shared.api(&method, route.as_ref(), &params, arrival_ms)
             }
             Some(Fault::QueryFailed) => envelope_reply(500, 500, MSG_QUERY_FAILED),
             Some(Fault::TooManyRequests { retry_after_secs }) => Reply {
@@ -604,24 +757,24 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             },
             Some(Fault::TruncatedJson) => {
                 mode = BodyMode::Truncated;
-                shared.api(&method, &path, &params, arrival_ms)
+                shared.api(&method, route.as_ref(), &params, arrival_ms)
             }
             Some(Fault::DropConnection) => {
                 mode = BodyMode::Dropped;
-                shared.api(&method, &path, &params, arrival_ms)
+                shared.api(&method, route.as_ref(), &params, arrival_ms)
             }
             Some(Fault::UnreadableRecord) => {
-                let mut reply = shared.api(&method, &path, &params, arrival_ms);
+                let mut reply = shared.api(&method, route.as_ref(), &params, arrival_ms);
                 break_one_record(&mut reply.body);
                 reply
             }
             Some(Fault::Upload { count }) => {
                 shared.change_listing(*count, 0);
-                shared.api(&method, &path, &params, arrival_ms)
+                shared.api(&method, route.as_ref(), &params, arrival_ms)
             }
             Some(Fault::Delete { count }) => {
                 shared.change_listing(0, *count);
-                shared.api(&method, &path, &params, arrival_ms)
+                shared.api(&method, route.as_ref(), &params, arrival_ms)
             }
         }
     };
@@ -683,6 +836,11 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         code,
         message,
         fault,
+        endpoint: route.map(|(e, _)| e),
+        form,
+        raw_body,
+        arrived_at_ms: arrival_ms,
+        answered_at_ms: shared.now_ms(),
     });
     resp
 }

@@ -52,13 +52,29 @@ impl Resp {
 }
 
 pub fn request(addr: SocketAddr, method: &str, target: &str) -> Resp {
+    request_with_body(addr, method, target, None, b"")
+}
+
+/// A request with a body (`Content-Length` set; `Content-Type` when given).
+pub fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(ct) = content_type {
+        head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
     let mut raw = Vec::new();
     // A dropped connection may end with an error instead of EOF: keep what arrived.
     let mut buf = [0u8; 16384];
@@ -180,4 +196,84 @@ pub fn fetch_all(
         }
         page += 1;
     }
+}
+
+pub const FORM: &str = "application/x-www-form-urlencoded; charset=UTF-8";
+
+/// The test's own fixed-subset signer (vod-api.md A.5, variant 2): exactly
+/// `names`, `userid` from the path, the others from the sent params when
+/// non-empty, sorted, `k=v&...` + secret, SHA-1, uppercase hex.
+pub fn sign_fixed(params: &[(&str, &str)], names: &[&str], userid: &str, secret: &str) -> String {
+    let mut names = names.to_vec();
+    names.sort();
+    let mut parts = Vec::new();
+    for n in names {
+        let v = if n == "userid" {
+            Some(userid)
+        } else {
+            params.iter().find(|(k, _)| *k == n).map(|(_, v)| *v)
+        };
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            parts.push(format!("{n}={v}"));
+        }
+    }
+    let digest = Sha1::digest(format!("{}{secret}", parts.join("&")).as_bytes());
+    digest.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The fixed set the spec gives for an endpoint's last path segment, `None` for generic ones.
+pub fn fixed_set(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "cataJson" => Some(&["ptime", "userid"]),
+        "updateCata" => Some(&["cataid", "cataname", "ptime", "userid"]),
+        "deleteCata" => Some(&["cataid", "ptime", "userid"]),
+        "changeCata" => Some(&["cataid", "ptime", "userid", "vids"]),
+        "viewlog" => Some(&["day", "ptime", "userid"]),
+        _ => None,
+    }
+}
+
+/// Sends `params` to `path`: a GET/HEAD query, or a form body for POST.
+pub fn send(addr: SocketAddr, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
+    if method == "POST" {
+        request_with_body(addr, "POST", path, Some(FORM), encode(params).as_bytes())
+    } else {
+        request(addr, method, &format!("{path}?{}", encode(params)))
+    }
+}
+
+/// Calls an endpoint of the demo account by `method`, adding `ptime` (now,
+/// unless given) and a sign in the endpoint's documented shape, computed by
+/// the test's own signers.
+pub fn call(
+    addr: SocketAddr,
+    endpoint: polyv_mock::Endpoint,
+    method: &str,
+    params: &[(&str, &str)],
+) -> Resp {
+    let ptime = now_ms().to_string();
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if !all.iter().any(|(k, _)| *k == "ptime") {
+        all.push(("ptime", &ptime));
+    }
+    let s = match fixed_set(endpoint.name()) {
+        Some(names) => sign_fixed(&all, names, USER, KEY),
+        None => sign(&all, KEY),
+    };
+    all.push(("sign", &s));
+    send(addr, method, &endpoint.path(USER), &all)
+}
+
+/// Like [`call`] with the endpoint's SDK method.
+pub fn sdk_call(addr: SocketAddr, endpoint: polyv_mock::Endpoint, params: &[(&str, &str)]) -> Resp {
+    call(addr, endpoint, endpoint.sdk_method(), params)
+}
+
+/// The `data` of a success envelope (asserting it is one).
+pub fn data(r: &Resp) -> serde_json::Value {
+    let j = r.json();
+    assert_eq!(r.status, 200, "{j}");
+    assert_eq!(j["code"], 200, "{j}");
+    assert_eq!(j["status"], "success", "{j}");
+    j["data"].clone()
 }
