@@ -12,6 +12,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+mod endpoints;
 mod nothing_lost;
 
 use polyv_core::{
@@ -115,7 +116,9 @@ macro_rules! conformance_tests {
             stale_kept_alive_connections_cost_nothing,
             uploads_during_a_walk_are_reported_and_never_doubled,
             deletions_during_a_walk_are_reported,
-            rate_limit_block_is_waited_out
+            rate_limit_block_is_waited_out,
+            play_times_keep_the_callers_order,
+            form_posts_and_fixed_subset_signatures_pass_the_mocks_verifier
         );
     };
     (@cases $subject:ty; $($case:ident),* $(,)?) => {
@@ -193,6 +196,7 @@ fn api_requests(server: &MockServer) -> Vec<LoggedRequest> {
 pub mod cases {
     use super::*;
 
+    pub use crate::endpoints::*;
     pub use crate::nothing_lost::*;
 
     /// Every documented refusal comes back as its typed variant.
