@@ -73,6 +73,42 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for FirstOf<T> {
     }
 }
 
+/// A list, or nothing at all: `[]`, `null` and `""` all read as an empty
+/// list (an empty day's view log, an account without categories).
+pub(crate) struct ListOrNothing<T>(pub(crate) Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListOrNothing<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+            type Value = ListOrNothing<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<ListOrNothing<T>, A::Error> {
+                Vec::<T>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(ListOrNothing)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ListOrNothing<T>, E> {
+                Ok(ListOrNothing(Vec::new()))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<ListOrNothing<T>, E> {
+                Ok(ListOrNothing(Vec::new()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ListOrNothing<T>, E> {
+                if v.trim().is_empty() {
+                    Ok(ListOrNothing(Vec::new()))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
 /// The `data` of a call that acknowledges a change with `true`: a boolean,
 /// `"true"`/`"false"`, `1`/`0`; anything else (`""`, `null`, text, an
 /// object) says nothing either way.

@@ -77,6 +77,17 @@ impl Endpoint for CategoryTree {
     fn resend_safe(&self) -> bool {
         true
     }
+
+    /// `""` or `null` on success read as no categories.
+    fn parse(
+        &self,
+        status: u16,
+        retry_after: Option<std::time::Duration>,
+        body: &[u8],
+    ) -> Result<Vec<Category>, Error> {
+        crate::parse_response::<crate::wire::ListOrNothing<Category>>(status, retry_after, body)
+            .map(|list| list.0)
+    }
 }
 
 /// One category and its subcategories, under the API's own field names
@@ -247,6 +258,17 @@ mod tests {
         assert!(loose[0].children.is_empty());
         assert_eq!(loose[1].cataid, 2);
         assert!(serde_json::from_str::<Vec<Category>>(r#"[{"cataid":"x"}]"#).is_err());
+    }
+
+    #[test]
+    fn no_tree_in_any_shape() {
+        for data in ["[]", r#""""#, "null"] {
+            let body = format!(r#"{{"code":200,"status":"success","message":"","data":{data}}}"#);
+            let tree = CategoryTree::new()
+                .parse(200, None, body.as_bytes())
+                .unwrap();
+            assert!(tree.is_empty(), "{data}");
+        }
     }
 
     #[test]

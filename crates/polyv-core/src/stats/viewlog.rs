@@ -171,6 +171,17 @@ impl Endpoint for ViewLog {
     fn resend_safe(&self) -> bool {
         true
     }
+
+    /// An empty day may come as `[]`, `""` or `null`: all read as no rows.
+    fn parse(
+        &self,
+        status: u16,
+        retry_after: Option<std::time::Duration>,
+        body: &[u8],
+    ) -> Result<Vec<ViewLogRow>, Error> {
+        crate::parse_response::<crate::wire::ListOrNothing<ViewLogRow>>(status, retry_after, body)
+            .map(|list| list.0)
+    }
 }
 
 /// One play in a [`ViewLog`], under the API's own field names.
@@ -392,6 +403,18 @@ mod tests {
         assert_eq!(bare, ViewLogRow::default());
         assert_eq!((bare.is_mobile(), bare.day()), (None, None));
         assert!(serde_json::from_str::<ViewLogRow>(r#"{"playDuration":"long"}"#).is_err());
+    }
+
+    #[test]
+    fn an_empty_day_in_any_shape() {
+        let q = ViewLog::new(Day::new(2016, 7, 13).unwrap());
+        for data in ["[]", r#""""#, "null"] {
+            let body = format!(r#"{{"code":200,"status":"success","message":"","data":{data}}}"#);
+            assert!(
+                q.parse(200, None, body.as_bytes()).unwrap().is_empty(),
+                "{data}"
+            );
+        }
     }
 
     #[test]
