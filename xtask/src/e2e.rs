@@ -208,13 +208,16 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
 }
 
 /// The query every walker sends: oldest first (`orderType=1`), like the
-/// Python script.
+/// Python script, and `pageSize` stated even when it is the server's 20:
+/// the clients' walks would otherwise ask for 1,000 (their default since
+/// issue 16), and the rows compare walks of the same pages. The rows at
+/// 1,000 a page are what a walk with no page size given does now.
 fn query(page_size: Option<u32>) -> Res<GetByUploader> {
-    let mut builder = GetByUploader::builder().order(Order::PtimeAsc);
-    if let Some(size) = page_size {
-        builder = builder.page_size(size);
-    }
-    builder.build().map_err(err)
+    GetByUploader::builder()
+        .order(Order::PtimeAsc)
+        .page_size(page_size.unwrap_or(20))
+        .build()
+        .map_err(err)
 }
 
 /// Which walker.

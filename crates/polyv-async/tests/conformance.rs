@@ -4,8 +4,8 @@
 //! logs is emitted on the test's own thread.
 
 use futures_util::StreamExt;
-use polyv_async::core::Progress;
-use polyv_async::{Client, Config, Error, GetByUploader, Page, RawCall, Video};
+use polyv_async::core::{Endpoint, Paged, Progress};
+use polyv_async::{Client, Config, Error};
 use polyv_conformance::Subject;
 use tokio::runtime::Runtime;
 
@@ -31,20 +31,17 @@ impl Async {
             fetch_ahead,
         })
     }
-    fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
-        self.runtime.block_on(self.client.get_by_uploader(query))
+    fn call<E: Endpoint + Sync>(&self, endpoint: &E) -> Result<E::Data, Error> {
+        self.runtime.block_on(self.client.call(endpoint))
     }
-    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
-        let stream = self.client.videos(query).fetch_ahead(self.fetch_ahead);
-        self.runtime.block_on(stream.take(items).collect())
-    }
-    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress) {
-        let mut stream = self.client.videos(query).fetch_ahead(self.fetch_ahead);
-        let items = self.runtime.block_on(stream.by_ref().collect());
-        (items, stream.progress())
-    }
-    fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
-        self.runtime.block_on(self.client.raw(call))
+    fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)
+    where
+        E: Paged + Send + Sync + 'static,
+        E::Item: Send + 'static,
+    {
+        let mut items = self.client.items(query).fetch_ahead(self.fetch_ahead);
+        let taken = self.runtime.block_on(items.by_ref().take(limit).collect());
+        (taken, items.progress())
     }
 }
 
@@ -55,20 +52,19 @@ macro_rules! adapter {
             fn connect(config: Config) -> Result<Self, Error> {
                 Async::connect(config, $fetch_ahead).map($name)
             }
-            fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
-                self.0.get_by_uploader(query)
+            fn call<E: Endpoint + Sync>(&self, endpoint: &E) -> Result<E::Data, Error> {
+                self.0.call(endpoint)
             }
-            fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
-                self.0.walk_first(query, items)
-            }
-            fn walk_with_progress(
+            fn walk_items<E>(
                 &self,
-                query: &GetByUploader,
-            ) -> (Vec<Result<Video, Error>>, Progress) {
-                self.0.walk_with_progress(query)
-            }
-            fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
-                self.0.raw(call)
+                query: E,
+                limit: usize,
+            ) -> (Vec<Result<E::Item, Error>>, Progress)
+            where
+                E: Paged + Send + Sync + 'static,
+                E::Item: Send + 'static,
+            {
+                self.0.walk_items(query, limit)
             }
             fn fetch_ahead(&self) -> usize {
                 $fetch_ahead

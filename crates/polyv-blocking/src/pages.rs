@@ -1,4 +1,4 @@
-//! Lazy walks over paged listings, driven by [`polyv_core::Paginator`], with
+//! Lazy walks over paged listings, driven by [`polyv_core::driver::Paginator`], with
 //! optional fetch-ahead on a few worker threads.
 
 use std::collections::BTreeMap;

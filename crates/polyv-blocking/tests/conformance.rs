@@ -2,8 +2,8 @@
 //! blocking client: once walking pages one by one on the caller's thread,
 //! once fetching 4 ahead on worker threads.
 
-use polyv_blocking::core::Progress;
-use polyv_blocking::{Client, Config, Error, GetByUploader, Page, RawCall, Video};
+use polyv_blocking::core::{Endpoint, Paged, Progress};
+use polyv_blocking::{Client, Config, Error};
 use polyv_conformance::Subject;
 
 macro_rules! adapter {
@@ -13,23 +13,21 @@ macro_rules! adapter {
             fn connect(config: Config) -> Result<Self, Error> {
                 Client::new(config).map($name)
             }
-            fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
-                self.0.get_by_uploader(query)
+            fn call<E: Endpoint + Sync>(&self, endpoint: &E) -> Result<E::Data, Error> {
+                self.0.call(endpoint)
             }
-            fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
-                let videos = self.0.videos(query).fetch_ahead($fetch_ahead);
-                videos.take(items).collect()
-            }
-            fn walk_with_progress(
+            fn walk_items<E>(
                 &self,
-                query: &GetByUploader,
-            ) -> (Vec<Result<Video, Error>>, Progress) {
-                let mut videos = self.0.videos(query).fetch_ahead($fetch_ahead);
-                let items = videos.by_ref().collect();
-                (items, videos.progress())
-            }
-            fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
-                self.0.raw(call)
+                query: E,
+                limit: usize,
+            ) -> (Vec<Result<E::Item, Error>>, Progress)
+            where
+                E: Paged + Send + Sync + 'static,
+                E::Item: Send + 'static,
+            {
+                let mut items = self.0.items(query).fetch_ahead($fetch_ahead);
+                let taken = items.by_ref().take(limit).collect();
+                (taken, items.progress())
             }
             fn fetch_ahead(&self) -> usize {
                 $fetch_ahead

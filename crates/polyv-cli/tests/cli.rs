@@ -529,6 +529,8 @@ fn a_walk_that_fails_midway_keeps_what_it_wrote_and_exits_3() {
             "videos",
             "by-uploader",
             "--all",
+            "--page-size",
+            "20",
             "--retries",
             "0",
             "--format",

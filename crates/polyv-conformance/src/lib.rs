@@ -15,38 +15,58 @@ use std::time::Duration;
 mod nothing_lost;
 
 use polyv_core::{
-    Config, Credentials, Error, GetByUploader, Order, Page, Progress, RateLimit, RawCall,
-    RetryPolicy, TransportErrorKind, Video,
+    Config, Credentials, Endpoint, Error, GetByUploader, Order, Page, Paged, Progress, RateLimit,
+    RawCall, RetryPolicy, TransportErrorKind, Video,
 };
 use polyv_mock::{
     DEMO_PLUS_EMAIL, DEMO_ROOT_CATAID, DEMO_SECRET_KEY, DEMO_SUB_ACCOUNTS, DEMO_USER_ID, Dataset,
     Fault, FaultRule, LoggedRequest, MockBuilder, MockServer,
 };
 
-/// A client under test, as the table sees it. Async clients block on a
+/// A client under test, as the table sees it: any endpoint called, any
+/// paged endpoint walked in the adapter's walk mode. Async clients block on a
 /// current-thread runtime inside the adapter, so everything they log is
-/// emitted on the test's thread.
+/// emitted on the test's thread. A new endpoint's cases need no new adapter
+/// code.
 pub trait Subject: Sized {
     /// Builds the client.
     fn connect(config: Config) -> Result<Self, Error>;
-    /// One page.
-    fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error>;
-    /// The first `items` items the client's page walker yields (fewer if it
-    /// ends first); then the walk is dropped.
-    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>>;
-    /// Every item the client's page walker yields, until it ends.
+    /// Calls any endpoint (`Client::call`).
+    fn call<E>(&self, endpoint: &E) -> Result<E::Data, Error>
+    where
+        E: Endpoint + Sync;
+    /// The first `limit` items the client's walker yields over any paged
+    /// endpoint (fewer if it ends first; then the walk is dropped), and the
+    /// walk's progress at that point.
+    fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)
+    where
+        E: Paged + Send + Sync + 'static,
+        E::Item: Send + 'static;
+    /// The client's `Debug` output.
+    fn debug(&self) -> String;
+    /// How many page requests a walk keeps in flight (1: one after the other).
+    fn fetch_ahead(&self) -> usize;
+
+    /// One page of get-by-uploader.
+    fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
+        self.call(query)
+    }
+    /// The first `items` videos of a get-by-uploader walk.
+    fn walk_first(&self, query: &GetByUploader, items: usize) -> Vec<Result<Video, Error>> {
+        self.walk_items(query.clone(), items).0
+    }
+    /// Every video of a get-by-uploader walk.
     fn walk(&self, query: &GetByUploader) -> Vec<Result<Video, Error>> {
         self.walk_first(query, usize::MAX)
     }
-    /// Every item the client's page walker yields, and its progress at the end.
-    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress);
+    /// Every video of a get-by-uploader walk, and the walk's progress.
+    fn walk_with_progress(&self, query: &GetByUploader) -> (Vec<Result<Video, Error>>, Progress) {
+        self.walk_items(query.clone(), usize::MAX)
+    }
     /// The raw escape hatch.
-    fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error>;
-    /// The client's `Debug` output.
-    fn debug(&self) -> String;
-    /// How many page requests [`walk`](Self::walk) keeps in flight (1: one
-    /// after the other).
-    fn fetch_ahead(&self) -> usize;
+    fn raw(&self, call: &RawCall) -> Result<serde_json::Value, Error> {
+        self.call(call)
+    }
 }
 
 /// Expands to one `#[test]` per case of the table for the given adapter type;
@@ -77,6 +97,7 @@ macro_rules! conformance_tests {
             clock_behind_is_corrected,
             pagination_boundaries,
             pagination_follows_the_response_page_size,
+            walks_ask_for_the_largest_page_by_default,
             pagination_survives_a_transient_fault,
             pagination_reports_a_failed_page,
             walks_yield_pages_in_order_however_they_are_answered,
@@ -150,9 +171,12 @@ fn vids_in_ptime_order(ds: &Dataset) -> Vec<String> {
     videos.into_iter().map(|v| v.vid.clone()).collect()
 }
 
+/// Oldest first, 20 a page (the server's default, stated: a walk would
+/// otherwise ask for 1,000), so walks span several pages.
 fn ptime_asc() -> GetByUploader {
     GetByUploader::builder()
         .order(Order::PtimeAsc)
+        .page_size(20)
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -524,6 +548,29 @@ pub mod cases {
             let pages = n.div_ceil(20).max(1);
             assert_eq!(api_requests(&server).len(), pages, "{n} items: requests");
         }
+    }
+
+    /// With no page size given, a walk asks for the largest page (1,000), so
+    /// a whole catalogue takes few requests under Polyv's rate limit; a
+    /// single page keeps the server's default.
+    pub fn walks_ask_for_the_largest_page_by_default<S: Subject>() {
+        let ds = dataset_with(2500);
+        let expected = vids_in_ptime_order(&ds);
+        let server = start(MockServer::builder().dataset(ds));
+        let client: S = connect(demo_config(&server));
+        let query = GetByUploader::builder()
+            .order(Order::PtimeAsc)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(walk_ok(&client, &query), expected);
+        let requests = api_requests(&server);
+        assert_eq!(requests.len(), 3, "2,500 videos in pages of 1,000");
+        assert!(requests.iter().all(|r| r.param("pageSize") == Some("1000")));
+        server.clear_requests();
+        client
+            .get_by_uploader(&query)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api_requests(&server)[0].param("pageSize"), None);
     }
 
     /// Pages follow the response's `pageSize`, even when the server ignores the request's.

@@ -27,6 +27,11 @@ pub struct AsyncReadme;
 #[doc = include_str!("../../polyv-mock/README.md")]
 pub struct MockReadme;
 
+/// polyv-redis's README.
+#[cfg(doctest)]
+#[doc = include_str!("../../polyv-redis/README.md")]
+pub struct RedisReadme;
+
 /// polyv-cli's README (shell only today; kept so a Rust snippet added later
 /// is compiled too).
 #[cfg(doctest)]

@@ -1,4 +1,4 @@
--- polyv-rs: one rate-limit decision, atomically (GCRA; mirrors polyv_core::Gcra::reserve).
+-- polyv-rs: one rate-limit decision, atomically (GCRA; mirrors polyv_core::driver::Gcra::reserve).
 -- KEYS[1]: the egress's hash, fields `tat` and `blocked` (microseconds of Redis's clock).
 -- ARGV[1]: interval (us between two requests); ARGV[2]: tolerance (us, interval x (burst - 1)).
 -- Returns {0, wait_us} when a slot is booked, {1, left_us} while a block lasts (nothing booked).

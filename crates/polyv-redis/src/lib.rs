@@ -9,7 +9,7 @@
 //! makes them share one limit:
 //!
 //! - **One atomic decision per request.** A Lua script runs the GCRA of
-//!   [`polyv_core::Gcra`] against a single Redis hash per egress (no
+//!   [`polyv_core::driver::Gcra`] against a single Redis hash per egress (no
 //!   read-modify-write race), on Redis's own clock (`TIME`), so the workers'
 //!   clocks do not matter.
 //! - **A shared block.** When any worker receives Polyv's rate-limit block

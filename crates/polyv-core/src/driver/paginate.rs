@@ -93,8 +93,11 @@ pub struct TotalChange {
 }
 
 impl<E: Paged> Paginator<E> {
-    /// A walk starting at the query's own page.
+    /// A walk starting at the query's own page, asking for the largest page
+    /// the endpoint allows unless the query sets a page size
+    /// ([`Paged::for_walk`]).
     pub fn new(query: E) -> Self {
+        let query = query.for_walk();
         let next = NonZeroU32::new(query.page_number()).or(NonZeroU32::new(1));
         Self {
             query,

@@ -93,7 +93,7 @@ impl ClientState {
 
     /// Records that the server answered with its rate-limit block at `now`:
     /// later [`decide`](Self::decide)s say [`RateDecision::Blocked`] for the
-    /// limit's [`block_for`](RateLimit::block_for). Without a rate limit
+    /// limit's [`block_for`](crate::RateLimit::block_for). Without a rate limit
     /// nothing is recorded.
     pub fn record_block(&self, now: Duration) {
         self.with_pacer(|pacer| pacer.block(now, self.block_for));

@@ -240,6 +240,12 @@ impl Paged for GetByUploader {
         self.with_page(page)
     }
 
+    fn for_walk(&self) -> Self {
+        let mut walk = self.clone();
+        walk.page_size.get_or_insert(MAX_PAGE_SIZE);
+        walk
+    }
+
     fn item_key(item: &Video) -> Option<&str> {
         Some(item.vid())
     }
