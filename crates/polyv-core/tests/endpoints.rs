@@ -358,3 +358,78 @@ fn answers() {
         .unwrap();
     assert!(empty_day.is_empty());
 }
+
+/// JSON values with the keys the typed `data` reads, in random types and
+/// nestings.
+fn data_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    use serde_json::Value;
+    const KEYS: &[&str] = &[
+        "vid",
+        "times",
+        "filesize",
+        "status",
+        "ptime",
+        "cataid",
+        "parentid",
+        "nodes",
+        "videos",
+        "cataname",
+        "catatree",
+        "uploader",
+        "images",
+        "totalFlow",
+        "videoCount",
+        "playDuration",
+        "createdTime",
+        "currentHour",
+        "isMobile",
+        "x",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "[0-9]{0,20}".prop_map(Value::from),
+        ".{0,8}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|pairs| {
+                Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+proptest::proptest! {
+    /// No `data`, however mistyped, makes an endpoint's parser panic, and
+    /// only a success envelope can come back `Ok`.
+    #[test]
+    fn parsers_never_panic(data in data_value(), code in proptest::prop_oneof![proptest::strategy::Just(200i64), 100i64..600]) {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "code": code, "status": "x", "message": "m", "data": data,
+        })).unwrap();
+        let account = UserId::new(USER).unwrap();
+        let day = Day::new(2016, 7, 13).unwrap();
+        let results = [
+            GetVideo::new("v").unwrap().parse(200, None, &body).is_ok(),
+            UpdateVideo::builder("v").title("t").build().unwrap().parse(200, None, &body).is_ok(),
+            DeleteVideo::new("v").unwrap().parse(200, None, &body).is_ok(),
+            DeleteVideos::new(&account, ["v"]).unwrap().parse(200, None, &body).is_ok(),
+            AccountUsage::new().parse(200, None, &body).is_ok(),
+            CategoryTree::new().parse(200, None, &body).is_ok(),
+            AddCategory::at_root("a").unwrap().parse(200, None, &body).is_ok(),
+            RenameCategory::new(2, "a").unwrap().parse(200, None, &body).is_ok(),
+            DeleteCategory::new(2).unwrap().parse(200, None, &body).is_ok(),
+            MoveVideos::new(["v"], 2).unwrap().parse(200, None, &body).is_ok(),
+            ViewLog::new(day).parse(200, None, &body).is_ok(),
+        ];
+        if code != 200 {
+            proptest::prop_assert!(results.iter().all(|ok| !ok));
+        }
+    }
+}
