@@ -184,6 +184,19 @@ pub fn walk(roots: &[Category]) -> Walk<'_> {
 
 /// The iterator of [`walk`] and [`Category::walk`]: depth first, without
 /// recursion.
+///
+/// ```
+/// use polyv_core::categories::Category;
+///
+/// let root: Category = serde_json::from_str(r#"{"cataid":1,"cataname":"默认分类",
+///   "nodes":[{"cataid":2,"cataname":"a"},{"cataid":3,"cataname":"b"}]}"#)?;
+/// let indented: Vec<String> = root
+///     .walk()
+///     .map(|(depth, c)| format!("{}{}", "  ".repeat(depth), c.name))
+///     .collect();
+/// assert_eq!(indented, ["默认分类", "  a", "  b"]);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Walk<'a> {
     stack: Vec<(usize, &'a Category)>,

@@ -6,6 +6,13 @@ use crate::{Endpoint, Error, Params, UserId, input, wire};
 pub const MAX_DELETE_BATCH: usize = 500;
 
 /// Where a deleted video goes (`deleteType`).
+///
+/// ```
+/// use polyv_core::videos::DeleteMode;
+///
+/// assert_eq!(DeleteMode::RecycleBin.delete_type(), 1);
+/// assert_eq!(DeleteMode::Permanent.delete_type(), 2);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeleteMode {
     /// To the recycle bin, from which it can be restored (`deleteType=1`,
