@@ -106,3 +106,100 @@ pub fn form_posts_and_fixed_subset_signatures_pass_the_mocks_verifier<S: Subject
         .unwrap_or_else(|| panic!("{created}"));
     assert!(server.category_tree(DEMO_USER_ID).find(cataid).is_some());
 }
+
+/// The reads: one video's detail, the account's usage, a day's view log,
+/// each as the mock's account holds it.
+pub fn reads_match_the_account<S: Subject>() {
+    use polyv_core::account::AccountUsage;
+    use polyv_core::stats::{Day, ViewLog};
+    use polyv_core::videos::GetVideo;
+
+    let server = start(MockServer::builder().videos(200));
+    let client: S = connect(demo_config(&server));
+    let vid = demo_vids(&server)[0].clone();
+    let detail = client
+        .call(&GetVideo::new(vid.clone()).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let held = server
+        .video(&vid)
+        .unwrap_or_else(|| panic!("{vid} is not in the mock"));
+    assert_eq!(
+        (detail.vid.as_str(), detail.title.as_str()),
+        (vid.as_str(), held.title.as_str())
+    );
+
+    let usage = client
+        .call(&AccountUsage::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expected = server
+        .usage(DEMO_USER_ID, None)
+        .unwrap_or_else(|| panic!("no usage"));
+    assert_eq!(
+        (usage.total_space, usage.used_space, usage.user_id.as_str()),
+        (expected.total_space, expected.used_space, DEMO_USER_ID)
+    );
+
+    let day: Day = "2024-06-01".parse().unwrap_or_else(|e| panic!("{e}"));
+    let rows = client
+        .call(&ViewLog::new(day))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.len(), server.view_log(DEMO_USER_ID, "20240601").len());
+    let logged = server.requests();
+    assert!(logged.iter().all(|r| r.status == 200), "{logged:?}");
+}
+
+/// Writes show in later reads: a new category, videos moved into it, a
+/// rename, a deleted video gone from play counts, the category deleted.
+pub fn writes_show_in_later_reads<S: Subject>() {
+    use polyv_core::GetByUploader;
+    use polyv_core::categories::{
+        AddCategory, CategoryTree, DeleteCategory, MoveVideos, RenameCategory,
+    };
+    use polyv_core::videos::DeleteVideo;
+
+    let server = start(MockServer::builder().videos(60));
+    let client: S = connect(demo_config(&server));
+    let ok = |e: Error| -> ! { panic!("{e}") };
+    let created = client
+        .call(&AddCategory::at_root("新分类").unwrap_or_else(|e| ok(e)))
+        .unwrap_or_else(|e| ok(e));
+    let vids: Vec<String> = demo_vids(&server).into_iter().take(3).collect();
+    client
+        .call(&MoveVideos::new(&vids, created.cataid).unwrap_or_else(|e| ok(e)))
+        .unwrap_or_else(|e| ok(e));
+    client
+        .call(&RenameCategory::new(created.cataid, "改名 A+B").unwrap_or_else(|e| ok(e)))
+        .unwrap_or_else(|e| ok(e));
+    let tree = client.call(&CategoryTree::new()).unwrap_or_else(|e| ok(e));
+    let node = tree
+        .iter()
+        .find_map(|root| root.find(created.cataid))
+        .unwrap_or_else(|| panic!("the new category is not in the tree"));
+    assert_eq!((node.name.as_str(), node.videos), ("改名 A+B", 3));
+    let listed = client
+        .walk(
+            &GetByUploader::builder()
+                .category(created.cataid)
+                .build()
+                .unwrap_or_else(|e| ok(e)),
+        )
+        .into_iter()
+        .map(|v| v.map(|v| v.vid().to_owned()).unwrap_or_else(|e| ok(e)))
+        .collect::<std::collections::HashSet<_>>();
+    assert_eq!(listed, vids.iter().cloned().collect());
+
+    client
+        .call(&DeleteVideo::new(vids[0].clone()).unwrap_or_else(|e| ok(e)))
+        .unwrap_or_else(|e| ok(e));
+    let counts = client
+        .call(&PlayTimes::new(&vids).unwrap_or_else(|e| ok(e)))
+        .unwrap_or_else(|e| ok(e));
+    assert!(counts.iter().all(|c| c.vid != vids[0]), "{counts:?}");
+    assert_eq!(counts.len(), 2);
+
+    client
+        .call(&DeleteCategory::new(created.cataid).unwrap_or_else(|e| ok(e)))
+        .unwrap_or_else(|e| ok(e));
+    let tree = client.call(&CategoryTree::new()).unwrap_or_else(|e| ok(e));
+    assert!(tree.iter().all(|root| root.find(created.cataid).is_none()));
+}

@@ -122,7 +122,9 @@ macro_rules! conformance_tests {
             deletions_during_a_walk_are_reported,
             rate_limit_block_is_waited_out,
             play_times_keep_the_callers_order,
-            form_posts_and_fixed_subset_signatures_pass_the_mocks_verifier
+            form_posts_and_fixed_subset_signatures_pass_the_mocks_verifier,
+            reads_match_the_account,
+            writes_show_in_later_reads
         );
     };
     (@cases $subject:ty; $($case:ident),* $(,)?) => {
