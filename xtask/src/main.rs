@@ -17,6 +17,7 @@
 mod bench;
 mod e2e;
 mod fleet;
+mod report;
 
 use std::process::{Command, ExitCode};
 
