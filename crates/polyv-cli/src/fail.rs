@@ -94,7 +94,8 @@ pub(crate) fn status_of(error: &Error) -> Status {
         | Error::UserNotFound
         | Error::SignNotRight
         | Error::CategoryNotFound
-        | Error::ChildUserNotFound => Status::Refused,
+        | Error::ChildUserNotFound
+        | Error::DeleteBatchTooLarge => Status::Refused,
         // A code the SDK does not know: a refusal, unless it is the kind of
         // answer (429, 5xx) that retries were meant to cure.
         Error::Api { .. } if error.is_retryable() => Status::Trouble,

@@ -49,6 +49,14 @@ pub enum Error {
     /// `child user not exist.`
     #[error("unknown sub-account (server said `child user not exist.`): check the e-mail")]
     ChildUserNotFound,
+    /// `delete vids size can't greater than 500 once` (del-videos): more than
+    /// 500 vids in one request. [`DeleteVideos`](crate::videos::DeleteVideos)
+    /// never sends more; split larger lists with
+    /// [`DeleteVideos::in_batches`](crate::videos::DeleteVideos::in_batches).
+    #[error(
+        "too many vids in one delete (server said `delete vids size can't greater than 500 once`): send at most 500 per request"
+    )]
+    DeleteBatchTooLarge,
     /// `query failed.` (code 500): the server threw an exception. Worth retrying.
     #[error("the server failed the query (server said `query failed.`); retrying may help")]
     QueryFailed,
@@ -236,9 +244,11 @@ impl Error {
             (400, "ptime is too old.") => Self::PtimeTooOld,
             (400, "ptime is illegal.") => Self::PtimeIllegal,
             (400, "Could not find user by userid.") => Self::UserNotFound,
-            (400, "the sign is not right.") => Self::SignNotRight,
+            // del-videos' page spells it without the final dot.
+            (400, "the sign is not right." | "the sign is not right") => Self::SignNotRight,
             (400, "cata is not exist.") => Self::CategoryNotFound,
             (400, "child user not exist.") => Self::ChildUserNotFound,
+            (400, "delete vids size can't greater than 500 once") => Self::DeleteBatchTooLarge,
             (500, "query failed.") => Self::QueryFailed,
             _ => Self::Api {
                 code,
@@ -379,6 +389,7 @@ impl Error {
             Self::SignNotRight => "the sign is not right.",
             Self::CategoryNotFound => "cata is not exist.",
             Self::ChildUserNotFound => "child user not exist.",
+            Self::DeleteBatchTooLarge => "delete vids size can't greater than 500 once",
             Self::QueryFailed => "query failed.",
             Self::Api { message, .. } => message,
             _ => return None,
@@ -451,6 +462,12 @@ mod tests {
                 false,
             ),
             (
+                400,
+                "delete vids size can't greater than 500 once",
+                |e| matches!(e, Error::DeleteBatchTooLarge),
+                false,
+            ),
+            (
                 500,
                 "query failed.",
                 |e| matches!(e, Error::QueryFailed),
@@ -463,6 +480,11 @@ mod tests {
             assert_eq!(err.is_retryable(), *retryable, "{message}");
             assert_eq!(err.api_message(), Some(*message));
         }
+        // The dotless spelling of del-videos' page is the same refusal.
+        assert!(matches!(
+            Error::from_api(400, "the sign is not right"),
+            Error::SignNotRight
+        ));
         let other = Error::from_api(401, "something new.");
         assert!(matches!(&other, Error::Api { code: 401, message } if message == "something new."));
         assert!(!other.is_retryable());

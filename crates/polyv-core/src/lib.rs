@@ -26,7 +26,7 @@
 //! ```
 //!
 //! The crate root holds what users of the API need; the API's areas are
-//! modules ([`videos`]); [`driver`] holds the machinery a transport runs
+//! modules ([`videos`], [`categories`], [`account`], [`stats`]); [`driver`] holds the machinery a transport runs
 //! ([`driver::Call`]: pacing, re-signing every attempt, retries, clock-skew
 //! correction; [`driver::Paginator`]: walking pages), for anyone plugging in
 //! an HTTP client of their own.
@@ -35,16 +35,21 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod account;
+pub mod categories;
 mod config;
 mod credentials;
 pub mod driver;
 mod endpoint;
 mod error;
+mod input;
 pub mod lenient;
 mod page;
 mod response;
 mod sign;
+pub mod stats;
 pub mod videos;
+mod wire;
 
 pub use config::{Config, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ENV_BASE_URL, FORM_CONTENT_TYPE};
 pub use credentials::{Credentials, ENV_SECRET_KEY, ENV_USER_ID, SecretKey, UserId};
