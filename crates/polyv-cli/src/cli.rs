@@ -418,6 +418,11 @@ pub(crate) struct ByUploaderArgs {
     /// Output format [default: table when stdout is a terminal, jsonl otherwise]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) format: Option<Format>,
+
+    /// Print the request for the first page (method and URL, the sign cut to
+    /// 8 characters) and send nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `polyv sign`

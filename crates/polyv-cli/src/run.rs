@@ -132,10 +132,16 @@ pub(crate) fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<
             "mock: an in-process Polyv mock at {} serves the demo account {DEMO_USER_ID}",
             server.base_url()
         ));
+        if args.dry_run {
+            return crate::vod::show_requests(&client, format, &[query]);
+        }
         return list(&client, &query, walk(args), format, &mut progress);
     }
     let credentials = Credentials::from_env()?;
     let client = client(global, config(global, credentials, base_url(global))?)?;
+    if args.dry_run {
+        return crate::vod::show_requests(&client, format, &[query]);
+    }
     list(&client, &query, walk(args), format, &mut progress)
 }
 

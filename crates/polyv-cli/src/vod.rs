@@ -155,12 +155,22 @@ fn dry_run<E: Endpoint>(
     args: &OutputArgs,
     requests: &[E],
 ) -> Result<(), Failure> {
+    show_requests(&session.client, format(args), requests)
+}
+
+/// [`dry_run`] for any client and format (`videos by-uploader --dry-run`
+/// too).
+pub(crate) fn show_requests<E: Endpoint>(
+    client: &Client,
+    format: Format,
+    requests: &[E],
+) -> Result<(), Failure> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut shown = Vec::with_capacity(requests.len());
     for request in requests {
-        let prepared = session.client.config().prepare(request, now_ms)?;
+        let prepared = client.config().prepare(request, now_ms)?;
         let body = (!prepared.body().is_empty())
             .then(|| redact_signed(&String::from_utf8_lossy(prepared.body())));
         shown.push(DryRun {
@@ -169,8 +179,10 @@ fn dry_run<E: Endpoint>(
             body,
         });
     }
-    if format(args) != Format::Table {
-        return print(args, &shown);
+    if format != Format::Table {
+        let mut out = Records::new(stdout(), format, table_width());
+        output(out.batch(&shown))?;
+        return output(out.finish());
     }
     let mut text = String::new();
     for request in &shown {
@@ -288,21 +300,31 @@ fn update(global: &GlobalArgs, args: &UpdateArgs) -> Result<(), Failure> {
                 io::stderr().lock(),
                 "note: the update was accepted; the answer held no readable video, so what was sent is shown"
             );
-            let mut sent = serde_json::Map::new();
-            sent.insert("vid".into(), json!(request.vid()));
-            for (name, value) in [
-                ("title", request.title()),
-                ("tag", request.tag()),
-                ("describ", request.description()),
-                ("publishUrl", request.publish_url()),
-            ] {
-                if let Some(value) = value {
-                    sent.insert(name.into(), json!(value));
-                }
-            }
+            let sent = Updated {
+                vid: request.vid(),
+                title: request.title(),
+                tag: request.tag(),
+                describ: request.description(),
+                publish_url: request.publish_url(),
+            };
             print_one(&args.output, &sent)
         }
     }
+}
+
+/// What `videos update` reports when the answer held no readable video:
+/// the parameters sent, under the API's names.
+#[derive(Debug, Serialize)]
+struct Updated<'a> {
+    vid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    describ: Option<&'a str>,
+    #[serde(rename = "publishUrl", skip_serializing_if = "Option::is_none")]
+    publish_url: Option<&'a str>,
 }
 
 /// What a delete or move reports per video: the parameters it sent, under
