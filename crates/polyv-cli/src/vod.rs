@@ -199,23 +199,39 @@ pub(crate) fn show_requests<E: Endpoint>(
 /// on a terminal they ask, and otherwise they stop with exit status 2,
 /// having sent nothing.
 fn confirm(confirm: &ConfirmArgs, what: &str) -> Result<(), Failure> {
-    if confirm.yes {
+    ask(
+        confirm.yes,
+        io::stdin().is_terminal(),
+        &mut io::stdin().lock(),
+        &mut io::stderr().lock(),
+        what,
+    )
+}
+
+/// [`confirm`] with its terminal handed in: `interactive` when stdin is a
+/// terminal, the answer read from `answer`, the question written to
+/// `question`.
+fn ask(
+    yes: bool,
+    interactive: bool,
+    answer: &mut impl BufRead,
+    question: &mut impl Write,
+    what: &str,
+) -> Result<(), Failure> {
+    if yes {
         return Ok(());
     }
-    if !io::stdin().is_terminal() {
+    if !interactive {
         return Err(Failure::Usage {
             error: format!("not confirmed: this would {what}; nothing was sent"),
             hint: "pass --yes to confirm (stdin is not a terminal, so polyv cannot ask)".into(),
         });
     }
-    {
-        let mut stderr = io::stderr().lock();
-        let _ = write!(stderr, "This will {what}. Go ahead? [y/N] ");
-        let _ = stderr.flush();
-    }
-    let mut answer = String::new();
-    let read = io::stdin().lock().read_line(&mut answer);
-    match (read, answer.trim().to_ascii_lowercase().as_str()) {
+    let _ = write!(question, "This will {what}. Go ahead? [y/N] ");
+    let _ = question.flush();
+    let mut line = String::new();
+    let read = answer.read_line(&mut line);
+    match (read, line.trim().to_ascii_lowercase().as_str()) {
         (Ok(_), "y" | "yes") => Ok(()),
         _ => Err(Failure::Usage {
             error: "not confirmed; nothing was sent".into(),
@@ -587,4 +603,54 @@ fn views(global: &GlobalArgs, args: &ViewsArgs) -> Result<(), Failure> {
     let mut progress = Progress::new();
     progress.note(&format!("{} on {}", plural(rows.len(), "play"), args.day));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(yes: bool, interactive: bool, typed: &str) -> (Result<(), Failure>, String) {
+        let mut asked = Vec::new();
+        let result = ask(
+            yes,
+            interactive,
+            &mut typed.as_bytes(),
+            &mut asked,
+            "delete 2 videos",
+        );
+        (result, String::from_utf8(asked).unwrap())
+    }
+
+    #[test]
+    fn a_terminal_is_asked_and_only_yes_goes_ahead() {
+        for typed in ["y\n", "Y\n", "yes\n", " YES \n"] {
+            let (result, asked) = answer(false, true, typed);
+            assert!(result.is_ok(), "{typed:?}");
+            assert_eq!(asked, "This will delete 2 videos. Go ahead? [y/N] ");
+        }
+        for typed in ["\n", "n\n", "no\n", "", "yess\n"] {
+            let (result, _) = answer(false, true, typed);
+            assert!(
+                matches!(result, Err(Failure::Usage { ref hint, .. }) if hint.contains("--yes")),
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_terminal_only_yes_goes_ahead_and_nothing_is_asked() {
+        let (result, asked) = answer(false, false, "y\n");
+        assert!(
+            matches!(result, Err(Failure::Usage { ref error, ref hint })
+                if error.contains("delete 2 videos") && hint.contains("--yes")),
+            "{result:?}"
+        );
+        assert!(asked.is_empty());
+        let (result, asked) = answer(true, false, "");
+        assert!(result.is_ok());
+        assert!(asked.is_empty());
+        let (result, asked) = answer(true, true, "");
+        assert!(result.is_ok());
+        assert!(asked.is_empty());
+    }
 }

@@ -547,7 +547,11 @@ fn dry_run_prints_the_requests_and_sends_nothing() {
     let (a, b) = (vids[0].as_str(), vids[1].as_str());
     let cataid = DEMO_ENGLISH_CATAID.to_string();
     let cases: [(&[&str], &str, &str); 13] = [
-        (&["videos", "by-uploader", "--all"], "GET", "/get-by-uploader?"),
+        (
+            &["videos", "by-uploader", "--all"],
+            "GET",
+            "/get-by-uploader?",
+        ),
         (&["videos", "get", a], "GET", "/get-video-msg?"),
         (&["videos", "plays", a, b], "GET", "/play-times?"),
         (
