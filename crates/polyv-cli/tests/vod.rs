@@ -631,6 +631,7 @@ fn dry_run_prints_the_requests_and_sends_nothing() {
     assert!(server.video(a).is_some());
 }
 
+#[cfg(feature = "mock")]
 #[test]
 fn mock_flag_serves_every_new_command() {
     let bare = || {
