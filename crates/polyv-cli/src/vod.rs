@@ -373,7 +373,6 @@ fn delete(global: &GlobalArgs, args: &DeleteArgs) -> Result<(), Failure> {
     } else {
         "to the recycle bin"
     };
-    let mut out = Records::new(stdout(), format(&args.output), table_width());
     if let [vid] = args.vids.as_slice() {
         let request = DeleteVideo::new(vid.as_str())?.mode(mode);
         if args.output.dry_run {
@@ -384,11 +383,13 @@ fn delete(global: &GlobalArgs, args: &DeleteArgs) -> Result<(), Failure> {
             &format!("delete the video {} {where_to}", printable(vid)),
         )?;
         session.client.call(&request)?;
-        output(out.batch(&[Deleted {
-            vid: request.vid(),
-            delete_type: mode.delete_type(),
-        }]))?;
-        return output(out.finish());
+        return print(
+            &args.output,
+            &[Deleted {
+                vid: request.vid(),
+                delete_type: mode.delete_type(),
+            }],
+        );
     }
     let user_id = session.client.config().credentials().user_id().clone();
     let batches: Vec<DeleteVideos> = DeleteVideos::in_batches(&user_id, &args.vids)?
@@ -407,6 +408,7 @@ fn delete(global: &GlobalArgs, args: &DeleteArgs) -> Result<(), Failure> {
             plural(batches.len(), "request")
         ),
     )?;
+    let mut out = Records::new(stdout(), format(&args.output), table_width());
     for batch in &batches {
         session.client.call(batch)?;
         let done: Vec<Deleted<'_>> = batch
