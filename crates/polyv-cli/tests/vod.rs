@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::process::{Command, Output, Stdio};
 
 use polyv_mock::{
-    DEMO_CHILD_CATAID, DEMO_ENGLISH_CATAID, DEMO_SECRET_KEY, DEMO_USER_ID, LoggedRequest,
-    MockServer,
+    DEMO_CHILD_CATAID, DEMO_ENGLISH_CATAID, DEMO_SECRET_KEY, DEMO_USER_ID, Fault, FaultRule,
+    LoggedRequest, MockServer,
 };
 use serde_json::Value;
 
@@ -259,6 +259,38 @@ fn videos_delete_one_with_del_video_and_many_in_batches_of_500() {
         assert_eq!(request.code, Some(200));
     }
     assert!(vids.iter().all(|vid| server.video(vid).is_none()));
+}
+
+#[test]
+fn a_delete_batch_that_fails_keeps_what_was_deleted_and_printed() {
+    // The second del-videos request fails (`query failed.`, no retries).
+    let server = MockServer::builder()
+        .videos(800)
+        .fault(FaultRule::on_requests(Fault::QueryFailed, [2]))
+        .start()
+        .unwrap();
+    let vids = demo_vids(&server, 501);
+    let mut args = vec![
+        "--retries",
+        "0",
+        "videos",
+        "delete",
+        "--yes",
+        "--format",
+        "jsonl",
+    ];
+    args.extend(vids.iter().map(String::as_str));
+    let out = run(&server, &args);
+    assert_status(&out, 3);
+    let printed: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(printed.len(), 500);
+    assert_eq!(printed[499]["vid"], vids[499].as_str());
+    assert!(vids[..500].iter().all(|vid| server.video(vid).is_none()));
+    assert!(server.video(&vids[500]).is_some());
+    assert_eq!(server.requests().len(), 2);
 }
 
 #[test]
