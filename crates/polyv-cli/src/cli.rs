@@ -11,6 +11,7 @@ use clap::{
 };
 use clap_complete::Shell;
 use polyv_core::Order;
+use polyv_core::stats::Day;
 use polyv_core::videos::MAX_PAGE_SIZE;
 
 const ENV_HELP: &str = "\
@@ -21,8 +22,10 @@ Environment:
   RUST_LOG           a tracing filter that overrides the one -v/-vv pick
 
 Exit status:
-  0 success, 1 the API refused the request, 2 bad usage or input (nothing was sent),
-  3 network or server trouble that the retries did not cure, or --deadline passed
+  0 success, 1 the API refused the request, 2 bad usage or input (nothing was sent;
+  also a delete or move without --yes when stdin is not a terminal),
+  3 network or server trouble that the retries did not cure, or --deadline passed,
+  4 some records could not be read (the others were written)
 
 No account? `polyv demo` runs against an in-process mock Polyv server.";
 
@@ -94,9 +97,21 @@ pub(crate) struct GlobalArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Video listings
+    /// Videos: list, read, count plays, update, delete, move
     #[command(subcommand)]
     Videos(VideosCommand),
+
+    /// Categories: the tree, add, rename, delete
+    #[command(subcommand)]
+    Categories(CategoriesCommand),
+
+    /// The account: space and traffic
+    #[command(subcommand)]
+    Account(AccountCommand),
+
+    /// Statistics: a day's view log
+    #[command(subcommand)]
+    Stats(StatsCommand),
 
     /// Sign KEY=VALUE parameters with POLYV_SECRET_KEY (with --mock: the
     /// demo account's key) and print the sign
@@ -120,6 +135,241 @@ pub(crate) enum Command {
 pub(crate) enum VideosCommand {
     /// The videos the sub-accounts uploaded (GET /v2/video/{userid}/get-by-uploader)
     ByUploader(ByUploaderArgs),
+
+    /// One video's detail (GET /v2/video/{userid}/get-video-msg)
+    Get(GetArgs),
+
+    /// Play counts, {vid, times} per vid in the order given; unknown vids
+    /// are left out with a warning (GET /v2/data/{userid}/play-times, 100
+    /// vids a request)
+    Plays(PlaysArgs),
+
+    /// Change a video's title, tags, description or publish URL; prints the
+    /// video as the server echoes it (POST /v2/video/{userid}/video-info)
+    Update(UpdateArgs),
+
+    /// Delete videos, to the recycle bin unless --permanent: del-video for
+    /// one, del-videos in batches of 500 for more. Asks on a terminal,
+    /// otherwise needs --yes
+    Delete(DeleteArgs),
+
+    /// Move videos into a category (POST /v2/video/{userid}/changeCata).
+    /// Asks on a terminal, otherwise needs --yes
+    Move(MoveArgs),
+}
+
+/// `polyv categories ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum CategoriesCommand {
+    /// The category tree: indented in a table, one category per line in
+    /// jsonl (POST /v2/video/{userid}/cataJson)
+    Tree(TreeArgs),
+
+    /// Create a category; prints its cataid and catatree
+    /// (POST /v2/video/{userid}/addCata; never resent after a failure
+    /// that may have reached the server)
+    Add(AddArgs),
+
+    /// Rename a category (POST /v2/video/{userid}/updateCata)
+    Rename(RenameArgs),
+
+    /// Delete a category (POST /v2/video/{userid}/deleteCata). Asks on a
+    /// terminal, otherwise needs --yes
+    Delete(DeleteCategoryArgs),
+}
+
+/// `polyv account ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Space and traffic, total and used, in bytes (POST /v2/user/{userid}/main)
+    Usage(UsageArgs),
+}
+
+/// `polyv stats ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum StatsCommand {
+    /// One day's view log, a row per play (GET /v2/data/{userid}/viewlog)
+    Views(ViewsArgs),
+}
+
+/// The output flags every command but `by-uploader` takes.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OutputArgs {
+    /// Output format [default: table when stdout is a terminal, jsonl otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+
+    /// Print the request(s) that would be sent (method, URL, form body; the
+    /// sign cut to 8 characters) and send nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `--yes`, for the commands that delete or move.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConfirmArgs {
+    /// Do it without asking (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+}
+
+/// `polyv videos get`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GetArgs {
+    /// The video id
+    #[arg(value_name = "VID")]
+    pub(crate) vid: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv videos plays`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PlaysArgs {
+    /// The video ids
+    #[arg(value_name = "VID", required = true)]
+    pub(crate) vids: Vec<String>,
+    /// Real-time counts (realTime=1) instead of the periodically updated ones
+    #[arg(long)]
+    pub(crate) realtime: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv videos update`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct UpdateArgs {
+    /// The video id
+    #[arg(value_name = "VID")]
+    pub(crate) vid: String,
+    /// The new title (title)
+    #[arg(long, value_name = "T")]
+    pub(crate) title: Option<String>,
+    /// The new tags, comma-separated (tag)
+    #[arg(long, value_name = "T,T")]
+    pub(crate) tag: Option<String>,
+    /// The new description (describ)
+    #[arg(long, value_name = "D")]
+    pub(crate) description: Option<String>,
+    /// The new publish URL, http(s):// (publishUrl)
+    #[arg(long, value_name = "U")]
+    pub(crate) publish_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv videos delete`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeleteArgs {
+    /// The video ids
+    #[arg(value_name = "VID", required = true)]
+    pub(crate) vids: Vec<String>,
+    /// Delete for good (deleteType=2) instead of to the recycle bin (deleteType=1)
+    #[arg(long)]
+    pub(crate) permanent: bool,
+    #[command(flatten)]
+    pub(crate) confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv videos move`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct MoveArgs {
+    /// The video ids
+    #[arg(value_name = "VID", required = true)]
+    pub(crate) vids: Vec<String>,
+    /// The category to move them into (cataid)
+    #[arg(
+        long,
+        value_name = "CATAID",
+        required = true,
+        allow_negative_numbers = true
+    )]
+    pub(crate) to: u64,
+    #[command(flatten)]
+    pub(crate) confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv categories tree`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TreeArgs {
+    /// Only this category and those below it [default: the whole tree]
+    #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+    pub(crate) cataid: Option<u64>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv categories add`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AddArgs {
+    /// The new category's name, 1-40 characters (cataname)
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// The parent category (parentid) [default: 1, the root]
+    #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+    pub(crate) parent: Option<u64>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv categories rename`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RenameArgs {
+    /// The category (cataid)
+    #[arg(value_name = "CATAID", allow_negative_numbers = true)]
+    pub(crate) cataid: u64,
+    /// Its new name, 1-40 characters (cataname)
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv categories delete`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeleteCategoryArgs {
+    /// The category (cataid)
+    #[arg(value_name = "CATAID", allow_negative_numbers = true)]
+    pub(crate) cataid: u64,
+    #[command(flatten)]
+    pub(crate) confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv account usage`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct UsageArgs {
+    /// As of this date (date) [default: the server's]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub(crate) date: Option<Day>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv stats views`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ViewsArgs {
+    /// The day (day; sent as yyyyMMdd)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day, required = true)]
+    pub(crate) day: Day,
+    /// Only this video's plays (vid)
+    #[arg(long, value_name = "VID")]
+    pub(crate) vid: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// A date, `YYYY-MM-DD` (or `YYYYMMDD`), checked by the core.
+fn parse_day(text: &str) -> Result<Day, String> {
+    text.parse::<Day>().map_err(|error| match error {
+        polyv_core::Error::InvalidInput(message) => message,
+        other => other.to_string(),
+    })
 }
 
 /// `polyv videos by-uploader`: one flag per parameter of the query.
@@ -168,6 +418,11 @@ pub(crate) struct ByUploaderArgs {
     /// Output format [default: table when stdout is a terminal, jsonl otherwise]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) format: Option<Format>,
+
+    /// Print the request for the first page (method and URL, the sign cut to
+    /// 8 characters) and send nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `polyv sign`
@@ -234,13 +489,13 @@ impl From<OrderArg> for Order {
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// Aligned columns for people: status in words, upload time as a UTC date
+    /// Aligned columns for people, fitted to the terminal
     Table,
-    /// One JSON array of videos (the API's own field names and values)
+    /// One JSON array of records (the API's own field names and values)
     Json,
     /// One JSON object per line (the API's own field names and values)
     Jsonl,
-    /// A header row, then one row per video (RFC 4180)
+    /// A header row, then one row per record (RFC 4180)
     Csv,
 }
 

@@ -48,6 +48,14 @@ pub(crate) enum Failure {
         /// Records that were written.
         written: u64,
     },
+    /// Bad usage found by the command itself (a delete without `--yes`):
+    /// nothing was sent; exit status 2.
+    Usage {
+        /// The `error:` line.
+        error: String,
+        /// The `hint:` line.
+        hint: String,
+    },
     /// A failure, then one more `hint:` line of the command's own (the
     /// flag that fixes it, the values that would work).
     Hinted(Box<Failure>, String),
@@ -192,6 +200,13 @@ pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
             return status;
         }
         Failure::Sdk(error) => (status_of(error), describe(error, retries, last_gave_up())),
+        Failure::Usage { error, hint } => (
+            Status::Usage,
+            vec![
+                format!("error: {}", printable(error)),
+                format!("hint: {}", printable(hint)),
+            ],
+        ),
         Failure::Unreadable { records, written } => (
             Status::Incomplete,
             vec![format!(

@@ -13,8 +13,10 @@
 mod cli;
 mod fail;
 mod progress;
+mod records;
 mod render;
 mod run;
+mod vod;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

@@ -37,7 +37,7 @@ enum Column {
 }
 
 /// Terminal columns between two table columns.
-const GAP: usize = 2;
+pub(crate) const GAP: usize = 2;
 
 /// The title gets at least this many columns before the others give way.
 const MIN_TITLE: usize = 20;
@@ -355,7 +355,7 @@ pub(crate) fn push_csv_field(line: &mut String, field: &str) {
 /// become spaces, so a title cannot move the cursor or inject terminal
 /// escapes. With `cut`, text wider than the column ends in `…`; without, it
 /// is written whole (numbers, ids) and pushes the rest of the row.
-fn push_cell(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
+pub(crate) fn push_cell(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -373,7 +373,7 @@ fn push_cell(line: &mut String, text: &str, width: usize, right: bool, cut: bool
 }
 
 /// Cuts `text` to at most `width` terminal columns, ending in `…` when cut.
-fn truncate(text: &str, width: usize) -> String {
+pub(crate) fn truncate(text: &str, width: usize) -> String {
     if display_width(text) <= width {
         return text.to_owned();
     }

@@ -14,22 +14,34 @@ use polyv_mock::{DEMO_SECRET_KEY, DEMO_USER_ID, MockServer};
 
 #[cfg(feature = "mock")]
 use crate::cli::DemoArgs;
-use crate::cli::{ByUploaderArgs, Cli, Command, Format, GlobalArgs, SignArgs, VideosCommand};
+use crate::cli::{ByUploaderArgs, Cli, Command, Format, GlobalArgs, SignArgs};
 use crate::fail::{self, Failure, GaveUp, Status};
 use crate::progress::{self, Progress};
 use crate::render::{PIPE_WIDTH, Renderer};
 
 /// Videos in the catalogue of the mock that `--mock` starts.
 #[cfg(feature = "mock")]
-const MOCK_VIDEOS: usize = 500;
+pub(crate) const MOCK_VIDEOS: usize = 500;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { global, command } = cli;
     let result = match command {
-        Command::Videos(VideosCommand::ByUploader(args)) => {
+        Command::Videos(videos) => {
             arm_deadline(global.deadline);
-            by_uploader(&global, &args)
+            crate::vod::videos(&global, videos)
+        }
+        Command::Categories(command) => {
+            arm_deadline(global.deadline);
+            crate::vod::categories(&global, command)
+        }
+        Command::Account(command) => {
+            arm_deadline(global.deadline);
+            crate::vod::account(&global, command)
+        }
+        Command::Stats(command) => {
+            arm_deadline(global.deadline);
+            crate::vod::stats(&global, command)
         }
         Command::Sign(args) => sign(&global, &args),
         #[cfg(feature = "mock")]
@@ -63,7 +75,7 @@ fn with_flag_hints(failure: Failure) -> Failure {
 /// `--deadline`: a watchdog that ends the process, with exit status 3 and a
 /// message, once the whole command has run that long, however many retries
 /// or pages are left.
-fn arm_deadline(deadline: Option<std::time::Duration>) {
+pub(crate) fn arm_deadline(deadline: Option<std::time::Duration>) {
     let Some(deadline) = deadline else { return };
     let spawned = std::thread::Builder::new()
         .name("deadline".into())
@@ -86,7 +98,7 @@ fn arm_deadline(deadline: Option<std::time::Duration>) {
 
 /// Terminal columns for the table: `COLUMNS` when it is set to a number,
 /// else the terminal's width when stdout is one, else [`PIPE_WIDTH`].
-fn table_width() -> usize {
+pub(crate) fn table_width() -> usize {
     if let Some(columns) = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
@@ -105,7 +117,7 @@ fn table_width() -> usize {
 }
 
 /// `polyv videos by-uploader`.
-fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure> {
+pub(crate) fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure> {
     let query = query(args)?;
     let format = args.format.unwrap_or_else(default_format);
     let mut progress = Progress::new();
@@ -120,10 +132,16 @@ fn by_uploader(global: &GlobalArgs, args: &ByUploaderArgs) -> Result<(), Failure
             "mock: an in-process Polyv mock at {} serves the demo account {DEMO_USER_ID}",
             server.base_url()
         ));
+        if args.dry_run {
+            return crate::vod::show_requests(&client, format, &[query]);
+        }
         return list(&client, &query, walk(args), format, &mut progress);
     }
     let credentials = Credentials::from_env()?;
     let client = client(global, config(global, credentials, base_url(global))?)?;
+    if args.dry_run {
+        return crate::vod::show_requests(&client, format, &[query]);
+    }
     list(&client, &query, walk(args), format, &mut progress)
 }
 
@@ -159,7 +177,7 @@ fn query(args: &ByUploaderArgs) -> Result<GetByUploader, Error> {
 }
 
 /// The table for people at a terminal, JSON lines for programs.
-fn default_format() -> Format {
+pub(crate) fn default_format() -> Format {
     if io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -167,7 +185,7 @@ fn default_format() -> Format {
     }
 }
 
-fn config(
+pub(crate) fn config(
     global: &GlobalArgs,
     credentials: Credentials,
     base_url: Option<&str>,
@@ -218,7 +236,7 @@ fn observe(event: &CallEvent<'_>, retry_lines: bool) {
 
 /// A client for `config`; with `--rate-limit-url` (or `POLYV_RATE_LIMIT_URL`)
 /// its rate limit is the fleet's, shared through that Redis.
-fn client(global: &GlobalArgs, config: Config) -> Result<Client, Error> {
+pub(crate) fn client(global: &GlobalArgs, config: Config) -> Result<Client, Error> {
     let client = Client::new(config)?;
     match global
         .rate_limit_url
@@ -239,17 +257,17 @@ fn client(global: &GlobalArgs, config: Config) -> Result<Client, Error> {
 }
 
 /// `--base-url` or `POLYV_BASE_URL`; an empty value means the default.
-fn base_url(global: &GlobalArgs) -> Option<&str> {
+pub(crate) fn base_url(global: &GlobalArgs) -> Option<&str> {
     global.base_url.as_deref().filter(|url| !url.is_empty())
 }
 
 #[cfg(feature = "mock")]
-fn demo_credentials() -> Result<Credentials, Error> {
+pub(crate) fn demo_credentials() -> Result<Credentials, Error> {
     Credentials::new(DEMO_USER_ID, DEMO_SECRET_KEY)
 }
 
 #[cfg(feature = "mock")]
-fn start_mock(videos: usize) -> Result<MockServer, Failure> {
+pub(crate) fn start_mock(videos: usize) -> Result<MockServer, Failure> {
     MockServer::builder()
         .videos(videos)
         .start()
@@ -377,7 +395,7 @@ fn incomplete(records: u64, written: u64) -> Result<(), Failure> {
 
 /// A closed stdout (`| head`) ends the command quietly; other write errors
 /// are failures.
-fn output(result: io::Result<()>) -> Result<(), Failure> {
+pub(crate) fn output(result: io::Result<()>) -> Result<(), Failure> {
     match result {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Err(Failure::StdoutClosed),
         Err(error) => Err(Failure::Output(error)),
