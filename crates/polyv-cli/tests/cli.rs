@@ -1,6 +1,9 @@
 //! The `polyv` binary end to end, against a `polyv_mock::MockServer` started
 //! by each test on loopback. Never the network.
 
+mod common;
+
+use common::{assert_status, bare, polyv, run, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -10,55 +13,6 @@ use polyv_mock::{
     DEMO_USER_ID, Dataset, Fault, FaultRule, MockServer, Video,
 };
 use serde_json::{Value, json};
-
-/// The binary with a clean environment: no inherited credentials, base URL
-/// or log filter.
-fn bare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_polyv"));
-    for var in [
-        "POLYV_USER_ID",
-        "POLYV_SECRET_KEY",
-        "POLYV_BASE_URL",
-        "POLYV_RATE_LIMIT_URL",
-        "RUST_LOG",
-        "COLUMNS",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-/// The binary pointed at `server` with the demo account.
-fn polyv(server: &MockServer) -> Command {
-    let mut cmd = bare();
-    cmd.env("POLYV_USER_ID", DEMO_USER_ID)
-        .env("POLYV_SECRET_KEY", DEMO_SECRET_KEY)
-        .env("POLYV_BASE_URL", server.base_url());
-    cmd
-}
-
-fn run(cmd: &mut Command, args: &[&str]) -> Output {
-    cmd.args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-fn assert_status(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A mock video as the API sends it.
 fn wire(v: &Video) -> Value {

@@ -3,6 +3,9 @@
 //! end, against a `polyv_mock::MockServer` started by each test on
 //! loopback: what they print, their exit status, and what the mock saw.
 
+mod common;
+
+use common::{assert_status, polyv, stderr, stdout};
 use std::collections::HashSet;
 use std::process::{Command, Output, Stdio};
 
@@ -12,40 +15,8 @@ use polyv_mock::{
 };
 use serde_json::Value;
 
-/// The binary pointed at `server` with the demo account, and nothing
-/// inherited that could change its behaviour.
-fn polyv(server: &MockServer) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_polyv"));
-    for var in ["POLYV_RATE_LIMIT_URL", "RUST_LOG", "COLUMNS"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("POLYV_USER_ID", DEMO_USER_ID)
-        .env("POLYV_SECRET_KEY", DEMO_SECRET_KEY)
-        .env("POLYV_BASE_URL", server.base_url())
-        .stdin(Stdio::null());
-    cmd
-}
-
 fn run(server: &MockServer, args: &[&str]) -> Output {
-    polyv(server).args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-fn assert_status(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run(&mut polyv(server), args)
 }
 
 /// Runs and expects exit 0; the JSON lines of stdout.
