@@ -7,7 +7,7 @@ mod common;
 
 use common::{assert_status, polyv, stderr, stdout};
 use std::collections::HashSet;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use polyv_mock::{
     DEMO_CHILD_CATAID, DEMO_ENGLISH_CATAID, DEMO_SECRET_KEY, DEMO_USER_ID, Fault, FaultRule,
@@ -637,19 +637,7 @@ fn dry_run_prints_the_requests_and_sends_nothing() {
 #[cfg(feature = "mock")]
 #[test]
 fn mock_flag_serves_every_new_command() {
-    let bare = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_polyv"));
-        for var in [
-            "POLYV_USER_ID",
-            "POLYV_SECRET_KEY",
-            "POLYV_BASE_URL",
-            "RUST_LOG",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.stdin(Stdio::null());
-        cmd
-    };
+    let bare = common::bare;
     for args in [
         &["categories", "tree"][..],
         &["account", "usage"],
@@ -669,10 +657,7 @@ fn mock_flag_serves_every_new_command() {
 
 #[test]
 fn help_shows_the_new_command_groups() {
-    let out = Command::new(env!("CARGO_BIN_EXE_polyv"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = common::run(&mut common::bare(), &["--help"]);
     assert_status(&out, 0);
     let help = stdout(&out);
     for group in ["videos", "categories", "account", "stats"] {
@@ -681,10 +666,7 @@ fn help_shows_the_new_command_groups() {
             "{group}: {help}"
         );
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_polyv"))
-        .args(["videos", "--help"])
-        .output()
-        .unwrap();
+    let out = common::run(&mut common::bare(), &["videos", "--help"]);
     let help = stdout(&out);
     for command in ["by-uploader", "get", "plays", "update", "delete", "move"] {
         assert!(
