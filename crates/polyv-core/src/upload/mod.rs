@@ -7,6 +7,7 @@
 //! behaviour are inferred rather than documented.
 
 mod endpoints;
+mod machine;
 mod oss;
 mod oss_error;
 mod plan;
@@ -15,6 +16,10 @@ mod xml;
 pub use endpoints::{
     GrabItem, GrabUrls, InitUpload, MAX_GRAB_BATCH, MAX_GRAB_STATE_CHARS, MAX_GRAB_URL_CHARS,
     RefreshUploadToken, UPLOAD_TYPE, UploadTicket, check_space,
+};
+pub use machine::{
+    Action, Failure, FileIdentity, MAX_ATTEMPTS, MAX_REFRESHES_WITHOUT_PROGRESS, MAX_RESTARTS,
+    REFRESH_MARGIN_MS, RESUME_STATE_VERSION, ResumeState, Upload,
 };
 pub use oss::{
     CALLBACK_HEADER, INITIATE_CONTENT_TYPE, OssCallback, OssObject, OssRequests, RequestHead,
