@@ -911,6 +911,52 @@ mod tests {
         );
     }
 
+    /// More vectors made offline the same way as the spec's (oss2 2.19.1
+    /// `StsAuth`, V1, `oss2.utils.http_date` pinned to the vectors' date,
+    /// same credentials, bucket and upload id).
+    #[test]
+    fn offline_vectors_list_abort_part_7_and_a_utf8_key() {
+        let oss = oss(UrlScheme::Https, "upload.example.com");
+        let auth = |request: &http::Request<Vec<u8>>| {
+            request.headers()["authorization"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        // ListParts with max-parts and part-number-marker: only uploadId is signed.
+        assert_eq!(
+            auth(&oss.list_parts(UPLOAD_ID, 5, date()).unwrap()),
+            "OSS STS.testAccessKeyId:ORYOd5DtR4Z8kCP0NrJy2TmistM="
+        );
+        assert_eq!(
+            auth(&oss.abort(UPLOAD_ID, date()).unwrap()),
+            "OSS STS.testAccessKeyId:0aQbufuhHI4e9do6B7yooATnYVM="
+        );
+        assert_eq!(
+            auth(&oss.upload_part(7, UPLOAD_ID, vec![1], date()).unwrap()),
+            "OSS STS.testAccessKeyId:dVnpaZHoWWsSFmLLKX6p8BC96pc="
+        );
+        let utf8 = OssRequests::new(
+            OssObject::new(
+                UrlScheme::Https,
+                "upload.example.com",
+                "polyv-test-bucket",
+                "polyvupload/test/视频 1.mp4",
+            )
+            .unwrap(),
+            oss.credentials().clone(),
+        );
+        let request = utf8.upload_part(1, UPLOAD_ID, vec![1], date()).unwrap();
+        assert_eq!(
+            auth(&request),
+            "OSS STS.testAccessKeyId:At5WGxB8gO6ULGKJH9fT6DMkRTM="
+        );
+        assert_eq!(
+            request.uri().path(),
+            "/polyvupload/test/%E8%A7%86%E9%A2%91%201.mp4"
+        );
+    }
+
     #[test]
     fn list_and_abort_sign_only_the_upload_id() {
         let oss = oss(UrlScheme::Https, "h");
