@@ -14,7 +14,8 @@ use super::{
 };
 
 /// Credentials with less than this left are refreshed before the next
-/// request (Polyv's Java SDK: 60 s).
+/// request (Polyv's Java SDK: 60 s); credentials that live less than twice
+/// as long are refreshed at half their lifetime instead.
 pub const REFRESH_MARGIN_MS: u64 = 60_000;
 /// How often one request (a part, Initiate, Complete) is tried before the
 /// upload fails.
@@ -316,6 +317,10 @@ pub struct Upload {
     oss: Option<OssRequests>,
     callback: Option<OssCallback>,
     expires_at_ms: Option<u64>,
+    /// How early before `expires_at_ms` to refresh: 60 s, or half the
+    /// credentials' lifetime when that is shorter (so that short-lived
+    /// credentials are used at all).
+    refresh_margin_ms: u64,
     refresh: Refresh,
     credentials_refused: bool,
     refreshes_without_progress: u32,
@@ -416,6 +421,7 @@ impl Upload {
             oss: None,
             callback: None,
             expires_at_ms: None,
+            refresh_margin_ms: REFRESH_MARGIN_MS,
             refresh: Refresh::Idle,
             credentials_refused: false,
             refreshes_without_progress: 0,
@@ -529,7 +535,7 @@ impl Upload {
         // Credentials: refresh before they run out, or once refused.
         let running_out = self
             .expires_at_ms
-            .is_some_and(|at| at.saturating_sub(now_ms) < REFRESH_MARGIN_MS);
+            .is_some_and(|at| at.saturating_sub(now_ms) < self.refresh_margin_ms);
         if self.refresh == Refresh::Needed
             || (self.refresh == Refresh::Idle && running_out && !self.nothing_left_to_send())
         {
@@ -654,13 +660,19 @@ impl Upload {
         }
         self.oss = Some(oss);
         self.callback = Some(callback);
-        self.expires_at_ms = ticket.expires_at_ms(now_ms);
+        self.set_expiry(ticket, now_ms);
         self.phase = if self.state.upload_id.is_some() {
             Phase::Parts
         } else {
             Phase::Initiate
         };
         Ok(())
+    }
+
+    fn set_expiry(&mut self, ticket: &UploadTicket, now_ms: u64) {
+        self.expires_at_ms = ticket.expires_at_ms(now_ms);
+        let lifetime_ms = ticket.validity_secs().saturating_mul(1000);
+        self.refresh_margin_ms = REFRESH_MARGIN_MS.min(lifetime_ms / 2);
     }
 
     /// `init` failed (after the driver's own retries): the upload stops.
@@ -673,7 +685,7 @@ impl Upload {
         match (ticket.credentials(), self.oss.take()) {
             (Ok(credentials), Some(oss)) => {
                 self.oss = Some(oss.with_credentials(credentials));
-                self.expires_at_ms = ticket.expires_at_ms(now_ms);
+                self.set_expiry(ticket, now_ms);
                 self.refresh = Refresh::Idle;
                 self.credentials_refused = false;
             }
@@ -807,6 +819,55 @@ impl Upload {
                 let attempts = self.complete_attempts;
                 self.handle(failure, attempts);
             }
+        }
+    }
+
+    /// InitiateMultipartUpload's answer, as received: 200 with an
+    /// `UploadId` is [`on_initiated`](Self::on_initiated), any other
+    /// status [`on_initiate_failed`](Self::on_initiate_failed) with the
+    /// [`OssError`] it carries.
+    pub fn on_initiate_response(&mut self, status: u16, body: &[u8]) {
+        if status != 200 {
+            self.on_initiate_failed(OssError::from_response(status, body).into());
+            return;
+        }
+        match super::parse_initiate(body) {
+            Ok(upload_id) => self.on_initiated(&upload_id),
+            Err(err) if self.phase == Phase::InitiateInFlight => self.fail(err),
+            Err(_) => {}
+        }
+    }
+
+    /// UploadPart's answer, as received: 200 with its `ETag` header is
+    /// [`on_part_uploaded`](Self::on_part_uploaded) (200 without one stops
+    /// the upload), any other status
+    /// [`on_part_failed`](Self::on_part_failed).
+    pub fn on_part_response(
+        &mut self,
+        number: u32,
+        upload_id: &str,
+        status: u16,
+        etag: Option<&str>,
+        body: &[u8],
+    ) {
+        if status == 200 {
+            self.on_part_uploaded(number, upload_id, etag.unwrap_or_default());
+        } else {
+            self.on_part_failed(
+                number,
+                upload_id,
+                OssError::from_response(status, body).into(),
+            );
+        }
+    }
+
+    /// CompleteMultipartUpload's answer, as received: only 200 is success;
+    /// **203 is `CallbackFailed`**, though a 2xx.
+    pub fn on_complete_response(&mut self, status: u16, body: &[u8]) {
+        if status == 200 {
+            self.on_completed();
+        } else {
+            self.on_complete_failed(OssError::from_response(status, body).into());
         }
     }
 
@@ -1425,6 +1486,84 @@ mod tests {
                 .to_string()
                 .contains("version 2")
         );
+    }
+
+    #[test]
+    fn answers_as_received() {
+        let mut up = started(2, 2);
+        // Back to Initiate through a vanished upload, to read an Initiate answer.
+        let Action::UploadPart { upload_id, .. } = up.next(NOW) else {
+            panic!("expected a part")
+        };
+        let no_such_upload = b"<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>";
+        up.on_part_response(1, &upload_id, 404, None, no_such_upload);
+        assert_eq!(name(&up.next(NOW)), "save");
+        assert_eq!(name(&up.next(NOW)), "initiate #0");
+        up.on_initiate_response(500, b"");
+        assert_eq!(name(&up.next(NOW)), "initiate #1");
+        up.on_initiate_response(
+            200,
+            b"<InitiateMultipartUploadResult><UploadId>U2</UploadId></InitiateMultipartUploadResult>",
+        );
+        assert_eq!(name(&up.next(NOW)), "save");
+        for n in 1..=2 {
+            assert_eq!(name(&up.next(NOW)), format!("part {n} of U2 #0"));
+        }
+        up.on_part_response(1, "U2", 200, Some("\"E1\""), b"");
+        up.on_part_response(2, "U2", 200, Some("\"E2\""), b"");
+        assert_eq!(name(&up.next(NOW)), "save");
+        assert_eq!(name(&up.next(NOW)), "complete U2 with 2 #0");
+        // 203 is a failure although a 2xx.
+        up.on_complete_response(203, b"<Error><Code>CallbackFailed</Code></Error>");
+        assert_eq!(name(&up.next(NOW)), "complete U2 with 2 #1");
+        up.on_complete_response(200, b"{\"ok\":true}");
+        assert_eq!(name(&up.next(NOW)), "done v_1");
+
+        // A 200 part answer without an ETag, an unreadable Initiate answer: stop.
+        let mut up = started(1, 1);
+        up.next(NOW);
+        up.on_part_response(1, "U1", 200, None, b"");
+        assert!(name(&up.next(NOW)).contains("no ETag"));
+        let plan = PartPlan::with_part_size(MIB, MIB).unwrap();
+        let mut up = Upload::new(file(MIB), plan, UrlScheme::Https, 1).unwrap();
+        up.next(NOW);
+        up.on_ticket(&ticket("v_1", 3600), NOW);
+        assert_eq!(name(&up.next(NOW)), "save");
+        assert_eq!(name(&up.next(NOW)), "initiate #0");
+        up.on_initiate_response(200, b"<html>proxy</html>");
+        assert!(
+            name(&up.next(NOW))
+                .contains("unexpected response data at `InitiateMultipartUploadResult`")
+        );
+    }
+
+    #[test]
+    fn short_lived_credentials_refresh_at_half_their_life() {
+        let plan = PartPlan::with_part_size(2 * MIB, MIB).unwrap();
+        let mut up = Upload::new(file(2 * MIB), plan, UrlScheme::Https, 1).unwrap();
+        up.next(NOW);
+        up.on_ticket(&ticket("v_1", 30), NOW); // 30 s credentials
+        let up = run(
+            up,
+            vec![
+                Next(NOW, "save"),
+                Next(NOW + 14_000, "initiate"),
+                Initiated("U1"),
+                Next(NOW + 14_000, "save"),
+                Next(NOW + 14_000, "part 1"),
+                Uploaded(1),
+                Next(NOW + 15_001, "save"),
+                Next(NOW + 15_001, "refresh"),
+            ],
+        );
+        let mut up = up;
+        up.on_credentials(&ticket("", 30), NOW + 16_000);
+        // Fresh: not refreshed again at once, but 15 s before they end.
+        assert_eq!(name(&up.next(NOW + 16_000)), "part 2 of U1 #0");
+        up.on_part_uploaded(2, "U1", "\"E2\"");
+        assert_eq!(name(&up.next(NOW + 31_001)), "save");
+        assert_eq!(name(&up.next(NOW + 31_001)), "refresh");
+        assert_eq!(up.refresh_margin_ms, 15_000);
     }
 
     #[test]
