@@ -76,6 +76,8 @@ mod machine;
 mod oss;
 mod oss_error;
 mod plan;
+#[cfg(test)]
+mod properties;
 mod xml;
 
 pub use endpoints::{

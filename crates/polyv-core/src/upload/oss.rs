@@ -273,10 +273,11 @@ impl OssObject {
         let bucket = bucket.into();
         let key = key.into();
         let host = strip_scheme(domain.trim()).trim_end_matches('/');
+        // An ASCII host name or address, with a port if any.
         if host.is_empty()
-            || host
-                .chars()
-                .any(|c| matches!(c, '/' | '?' | '#' | '@') || c.is_whitespace() || c.is_control())
+            || !host.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+            })
         {
             return Err(Error::InvalidInput(format!(
                 "the upload domain {domain:?} is not a host name: check init's `domain`"
@@ -375,8 +376,11 @@ impl OssObject {
 
 fn strip_scheme(domain: &str) -> &str {
     for scheme in ["https://", "http://"] {
-        if domain.len() >= scheme.len() && domain[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return &domain[scheme.len()..];
+        // `get`: the domain may hold multi-byte characters anywhere.
+        if let (Some(head), Some(rest)) = (domain.get(..scheme.len()), domain.get(scheme.len()..)) {
+            if head.eq_ignore_ascii_case(scheme) {
+                return rest;
+            }
         }
     }
     domain
