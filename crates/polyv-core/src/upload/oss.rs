@@ -854,6 +854,12 @@ mod tests {
         assert_eq!(h["date"], "Wed, 26 May 2021 04:00:00 GMT");
         assert_eq!(h["x-oss-security-token"], "testSecurityToken");
         assert!(request.body().is_empty());
+        // The token and the signature are sensitive headers: a logged request shows neither.
+        let logged = format!("{request:?}");
+        assert!(
+            !logged.contains("testSecurityToken") && !logged.contains("ejgfnkz6"),
+            "{logged}"
+        );
     }
 
     /// Spec 2.2, vector 2: UploadPart.
