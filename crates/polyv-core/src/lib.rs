@@ -48,6 +48,7 @@ mod page;
 mod response;
 mod sign;
 pub mod stats;
+pub mod upload;
 pub mod videos;
 mod wire;
 
