@@ -273,11 +273,18 @@ impl OssObject {
         let bucket = bucket.into();
         let key = key.into();
         let host = strip_scheme(domain.trim()).trim_end_matches('/');
-        // An ASCII host name or address, with a port if any.
+        // An ASCII host name or address, with a port if any, that a URL
+        // can carry as its authority as it is (`]` alone is not one).
+        let is_authority = || {
+            format!("https://{host}/")
+                .parse::<http::Uri>()
+                .is_ok_and(|uri| uri.authority().is_some_and(|a| a.as_str() == host))
+        };
         if host.is_empty()
             || !host.bytes().all(|b| {
                 b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
             })
+            || !is_authority()
         {
             return Err(Error::InvalidInput(format!(
                 "the upload domain {domain:?} is not a host name: check init's `domain`"
