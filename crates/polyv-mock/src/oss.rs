@@ -643,9 +643,9 @@ fn upload_part(shared: &Shared, r: &OssRequest, upload_id: &str) -> OssReply {
         etag: etag.clone(),
         len: u64::try_from(r.body.len()).unwrap_or(u64::MAX),
         bytes: if shared.config.upload.keep_part_bytes {
-            r.body.to_vec()
+            r.body.clone()
         } else {
-            Vec::new()
+            Bytes::new()
         },
     };
     if let Some(upload) = state.uploads.get_mut(upload_id) {
