@@ -430,7 +430,7 @@ fn authorize(shared: &Shared, r: &OssRequest) -> Result<String, OssReply> {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    if (when_ms - r.now_ms).abs() > MAX_SKEW_MS {
+    if when_ms.saturating_sub(r.now_ms).saturating_abs() > MAX_SKEW_MS {
         return Err(error(
             403,
             "RequestTimeTooSkewed",

@@ -713,3 +713,74 @@ fn a_dropped_part_gets_no_answer_and_a_slow_part_waits() {
     assert!(started.elapsed() < Duration::from_millis(300));
     assert_eq!(server.parts_received(&upload_id, 3), 2);
 }
+
+#[test]
+fn malformed_oss_requests_get_oss_errors_and_the_server_keeps_serving() {
+    let server = MockServer::builder().videos(1).start().unwrap();
+    let flow = Flow::start(&server, "t");
+    let addr = server.addr();
+    let raw = |head: &str| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let key = &flow.key;
+    let cases = [
+        format!("POST /{key}?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS nocolon\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("POST /{key}?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS a:b\r\nDate: yesterday\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("POST /{key}?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS a:b\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("PUT /{key}?partNumber=x&uploadId=%zz HTTP/1.1\r\nHost: x\r\nAuthorization: OSS :\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        "GET /polyvupload/%FF%FE HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+        "HEAD /anything?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS x:y\r\nConnection: close\r\n\r\n".to_owned(),
+    ];
+    for case in &cases {
+        let answer = raw(case);
+        let status: u16 = answer.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!((400..500).contains(&status), "{case:?} -> {answer}");
+    }
+    // A garbage callback on Complete is refused as OSS does.
+    let upload_id = flow.initiate();
+    let e1 = flow
+        .part(&upload_id, 1, b"x")
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let q = format!("uploadId={upload_id}");
+    let body = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{e1}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let r = oss(
+        addr,
+        &flow.cred,
+        "POST",
+        key,
+        &q,
+        &q,
+        "application/xml",
+        &[("x-oss-callback", "!!notbase64")],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (Some(400), "InvalidArgument".to_owned())
+    );
+    let r = oss(
+        addr,
+        &flow.cred,
+        "POST",
+        key,
+        &q,
+        &q,
+        "application/xml",
+        &[],
+        b"<nope/>",
+    );
+    assert_eq!(r.code(), "MalformedXML");
+    assert!(server.uploaded_videos().is_empty());
+    // Still serving both sides.
+    assert_eq!(flow.part(&upload_id, 1, b"x").status, Some(200));
+    assert_eq!(listed(&server).len(), 1);
+}
