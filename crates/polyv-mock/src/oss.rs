@@ -789,9 +789,11 @@ fn complete(shared: &Shared, r: &OssRequest, upload_id: &str, user_id: &str) -> 
             );
         }
     }
-    // Stored: the object is the listed parts, in order.
+    // Stored: the object is the listed parts, in order (once: a resent
+    // Complete finds the parts' bytes already moved into the object).
+    let first_complete = !upload.completed;
     let mut object = Vec::new();
-    if shared.config.upload.keep_part_bytes {
+    if first_complete && shared.config.upload.keep_part_bytes {
         for (n, _) in &listed {
             if let Some(part) = upload.parts.get(n) {
                 object.extend_from_slice(&part.bytes);
@@ -807,10 +809,15 @@ fn complete(shared: &Shared, r: &OssRequest, upload_id: &str, user_id: &str) -> 
         )
     };
     let key = r.key.clone();
-    if let Some(upload) = state.uploads.get_mut(upload_id) {
-        upload.completed = true;
+    if first_complete {
+        if let Some(upload) = state.uploads.get_mut(upload_id) {
+            upload.completed = true;
+            for part in upload.parts.values_mut() {
+                part.bytes = Bytes::new();
+            }
+        }
+        state.objects.insert(key.clone(), object);
     }
-    state.objects.insert(key.clone(), object);
     let result = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult>\n  <Location>http://{}/{}</Location>\n  <Bucket>{UPLOAD_BUCKET}</Bucket>\n  <Key>{}</Key>\n  <ETag>{}</ETag>\n</CompleteMultipartUploadResult>\n",
         shared.config.domain,

@@ -426,6 +426,7 @@ fn a_multipart_upload_completes_and_the_video_lists_once() {
     assert_eq!(again.status, Some(200), "{}", again.body);
     assert_eq!(listed(&server).len(), before + 1);
     assert_eq!(server.uploaded_videos().len(), 1);
+    assert_eq!(server.object(&flow.key).unwrap(), object);
     // Resume credentials for the vid still work; no new video either.
     let fresh = init(
         &server,
@@ -679,6 +680,7 @@ fn callback_failed_stores_the_bytes_and_a_second_complete_adds_the_video_once() 
     let r = flow.complete(&upload_id, &[(1, &e1)]);
     assert_eq!(r.status, Some(200), "{}", r.body);
     assert_eq!(server.uploaded_videos(), std::slice::from_ref(&flow.vid));
+    assert_eq!(server.object(&flow.key).unwrap(), b"abc");
     assert_eq!(
         listed(&server)
             .iter()
