@@ -306,8 +306,13 @@ pub(crate) async fn handle(
         u128::from(number) << 32 | u128::from(fastrand::u32(..))
     );
     let limit = shared.config.upload.max_part_bytes;
-    let reply = match axum::body::to_bytes(req.into_body(), limit).await {
-        Err(_) => error(
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let reply = match read_body(req.into_body(), limit, announced).await {
+        Err(()) => error(
             400,
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size.",
@@ -352,6 +357,35 @@ pub(crate) async fn handle(
         answered_at_ms: shared.now_ms(),
     });
     respond(&shared, reply, &request_id)
+}
+
+/// The body, up to `limit` bytes. A larger one is read on (up to 256 MiB
+/// more) and dropped, so the client is not cut off while it still sends
+/// and does reach the error answer.
+async fn read_body(body: Body, limit: usize, announced: usize) -> Result<Bytes, ()> {
+    use futures_util::StreamExt as _;
+    const DRAIN: usize = 256 << 20;
+    let mut stream = body.into_data_stream();
+    let mut kept: Vec<u8> = Vec::with_capacity(announced.min(limit));
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(());
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            kept = Vec::new();
+            if seen > limit.saturating_add(DRAIN) {
+                return Err(());
+            }
+            continue;
+        }
+        kept.extend_from_slice(&chunk);
+    }
+    if seen > limit {
+        return Err(());
+    }
+    Ok(Bytes::from(kept))
 }
 
 fn respond(shared: &Shared, reply: OssReply, request_id: &str) -> Response {

@@ -786,3 +786,30 @@ fn malformed_oss_requests_get_oss_errors_and_the_server_keeps_serving() {
     assert_eq!(flow.part(&upload_id, 1, b"x").status, Some(200));
     assert_eq!(listed(&server).len(), 1);
 }
+
+#[test]
+fn parts_of_several_mebibytes_are_taken_and_the_limit_is_enforced() {
+    let server = MockServer::builder()
+        .videos(1)
+        .max_part_bytes(6 << 20)
+        .keep_part_bytes(false)
+        .start()
+        .unwrap();
+    let flow = Flow::start(&server, "t");
+    let upload_id = flow.initiate();
+    let started = Instant::now();
+    let r = flow.part(&upload_id, 1, &vec![3u8; 5 << 20]);
+    assert_eq!(r.status, Some(200), "{}", r.body);
+    eprintln!("a 5 MiB part took {:?}", started.elapsed());
+    let e1 = r.header("etag").unwrap().to_owned();
+    let r = flow.part(&upload_id, 2, &vec![3u8; 7 << 20]);
+    assert_eq!(
+        (r.status, r.code()),
+        (Some(400), "EntityTooLarge".to_owned())
+    );
+    assert_eq!(server.parts_received(&upload_id, 2), 0);
+    assert_eq!(flow.complete(&upload_id, &[(1, &e1)]).status, Some(200));
+    // Without kept bytes the object is recorded empty; the video is there.
+    assert_eq!(server.object(&flow.key).unwrap(), b"");
+    assert_eq!(server.uploaded_videos(), std::slice::from_ref(&flow.vid));
+}
