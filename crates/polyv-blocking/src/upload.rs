@@ -238,6 +238,8 @@ pub struct UploadProgress {
     pub parts_done: u32,
     /// The plan's number of parts.
     pub parts_total: u32,
+    /// Parts stored by this run (less than `parts_done` when resumed).
+    pub parts_sent: u32,
     /// Bytes per second sent by this run so far.
     pub rate: f64,
     /// Seconds since this run started.
@@ -359,6 +361,7 @@ impl Client {
             state_file: &state_file,
             started,
             start_bytes,
+            start_parts: upload.parts_done(),
         };
         let vid = std::thread::scope(|scope| run.drive(scope, &mut upload, &init))?;
         Ok(Uploaded {
@@ -419,6 +422,7 @@ struct Run<'a> {
     state_file: &'a Path,
     started: Instant,
     start_bytes: u64,
+    start_parts: u32,
 }
 
 impl<'a> Run<'a> {
@@ -653,6 +657,7 @@ impl<'a> Run<'a> {
                 bytes_total: upload.plan().file_size(),
                 parts_done: upload.parts_done(),
                 parts_total: upload.plan().part_count(),
+                parts_sent: upload.parts_done().saturating_sub(self.start_parts),
                 rate: if elapsed > 0.0 {
                     sent as f64 / elapsed
                 } else {
