@@ -1,4 +1,5 @@
-//! The route table's keys: the 13 endpoints the mock serves.
+//! The route table's keys: the 13 VOD endpoints and the 3 upload
+//! endpoints the mock serves (the OSS side is routed apart, `oss.rs`).
 
 use crate::sign::{self, Shape};
 
@@ -32,6 +33,13 @@ pub enum Endpoint {
     ChangeCata,
     /// `/v2/data/{userid}/viewlog`: one day's view log.
     Viewlog,
+    /// `POST /v2/uploadvideo/{userid}/init`: a new vid (`autoid=1`) or
+    /// fresh credentials for one (`autoid=0` + `vid`), with the OSS target.
+    UploadInit,
+    /// `GET /v2/uploadvideo/{userid}/token`: fresh STS credentials.
+    UploadToken,
+    /// `POST /v2/video/grab/{userid}/upload/multi`: URL fetch (queued).
+    GrabUpload,
 }
 
 impl Endpoint {
@@ -52,6 +60,13 @@ impl Endpoint {
         Endpoint::Viewlog,
     ];
 
+    /// The upload endpoints (not in [`Endpoint::ALL`], which lists the VOD ones).
+    pub const UPLOAD: [Endpoint; 3] = [
+        Endpoint::UploadInit,
+        Endpoint::UploadToken,
+        Endpoint::GrabUpload,
+    ];
+
     /// The last path segment, e.g. `"get-by-uploader"`, `"cataJson"`.
     pub fn name(self) -> &'static str {
         match self {
@@ -68,6 +83,9 @@ impl Endpoint {
             Endpoint::DeleteCata => "deleteCata",
             Endpoint::ChangeCata => "changeCata",
             Endpoint::Viewlog => "viewlog",
+            Endpoint::UploadInit => "init",
+            Endpoint::UploadToken => "token",
+            Endpoint::GrabUpload => "upload/multi",
         }
     }
 
@@ -75,6 +93,8 @@ impl Endpoint {
         match self {
             Endpoint::PlayTimes | Endpoint::Viewlog => "/v2/data/",
             Endpoint::Main => "/v2/user/",
+            Endpoint::UploadInit | Endpoint::UploadToken => "/v2/uploadvideo/",
+            Endpoint::GrabUpload => "/v2/video/grab/",
             _ => "/v2/video/",
         }
     }
@@ -95,7 +115,8 @@ impl Endpoint {
             Endpoint::GetByUploader
             | Endpoint::GetVideoMsg
             | Endpoint::PlayTimes
-            | Endpoint::Viewlog => "GET",
+            | Endpoint::Viewlog
+            | Endpoint::UploadToken => "GET",
             _ => "POST",
         }
     }
@@ -116,7 +137,10 @@ impl Endpoint {
             | Endpoint::VideoInfo
             | Endpoint::AddCata
             | Endpoint::DeleteCata
-            | Endpoint::ChangeCata => &["POST"],
+            | Endpoint::ChangeCata
+            | Endpoint::UploadInit
+            | Endpoint::GrabUpload => &["POST"],
+            Endpoint::UploadToken => &["GET", "POST"],
         }
     }
 
@@ -143,6 +167,8 @@ impl Endpoint {
                 | Endpoint::UpdateCata
                 | Endpoint::DeleteCata
                 | Endpoint::ChangeCata
+                | Endpoint::UploadInit
+                | Endpoint::GrabUpload
         )
     }
 
@@ -152,15 +178,26 @@ impl Endpoint {
         if path == "/v2/video/del-videos" {
             return Some((Endpoint::DelVideos, None));
         }
-        for prefix in ["/v2/video/", "/v2/data/", "/v2/user/"] {
+        for prefix in [
+            "/v2/video/grab/",
+            "/v2/uploadvideo/",
+            "/v2/video/",
+            "/v2/data/",
+            "/v2/user/",
+        ] {
             let Some(rest) = path.strip_prefix(prefix) else {
                 continue;
             };
-            let (userid, name) = rest.split_once('/')?;
-            let endpoint = Endpoint::ALL
+            let Some((userid, name)) = rest.split_once('/') else {
+                continue;
+            };
+            let found = Endpoint::ALL
                 .into_iter()
-                .find(|e| e.name() == name && e.prefix() == prefix && *e != Endpoint::DelVideos)?;
-            return Some((endpoint, Some(crate::server::percent_decode(userid))));
+                .chain(Endpoint::UPLOAD)
+                .find(|e| e.name() == name && e.prefix() == prefix && *e != Endpoint::DelVideos);
+            if let Some(endpoint) = found {
+                return Some((endpoint, Some(crate::server::percent_decode(userid))));
+            }
         }
         None
     }
@@ -172,7 +209,7 @@ mod tests {
 
     #[test]
     fn every_path_routes_back_to_its_endpoint() {
-        for e in Endpoint::ALL {
+        for e in Endpoint::ALL.into_iter().chain(Endpoint::UPLOAD) {
             let (back, user) = Endpoint::route(&e.path("demo0000a1")).unwrap();
             assert_eq!(back, e);
             assert_eq!(
@@ -185,6 +222,15 @@ mod tests {
         assert_eq!(Endpoint::route("/v2/data/u/get-by-uploader"), None);
         assert_eq!(Endpoint::route("/v2/video/u/del-videos"), None);
         assert_eq!(Endpoint::route("/v2/video/u"), None);
+        assert_eq!(
+            Endpoint::route("/v2/video/grab/u/upload/multi"),
+            Some((Endpoint::GrabUpload, Some("u".to_owned())))
+        );
+        assert_eq!(
+            Endpoint::route("/v2/video/grab/get-by-uploader"),
+            Some((Endpoint::GetByUploader, Some("grab".to_owned())))
+        );
+        assert_eq!(Endpoint::route("/v2/uploadvideo/u/upload/multi"), None);
         assert_eq!(
             Endpoint::route("/v2/video/demo%30000a1/cataJson"),
             Some((Endpoint::CataJson, Some("demo0000a1".to_owned())))

@@ -38,6 +38,7 @@ mod log;
 pub mod messages;
 mod server;
 pub mod sign;
+mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,6 +57,7 @@ pub use derive::{
 pub use endpoint::Endpoint;
 pub use fault::{Fault, FaultRule, RateLimit};
 pub use log::LoggedRequest;
+pub use upload::{DEFAULT_VALIDITY_SECS, UPLOAD_BUCKET, UPLOAD_DIR_ROOT, UploadFault};
 
 use server::{Config, Shared};
 
@@ -92,6 +94,7 @@ pub struct MockBuilder {
     worker_threads: usize,
     silent_close: bool,
     loose_types: bool,
+    upload: server::UploadOptions,
 }
 
 impl Default for MockBuilder {
@@ -110,6 +113,12 @@ impl Default for MockBuilder {
             worker_threads: 2,
             silent_close: false,
             loose_types: false,
+            upload: server::UploadOptions {
+                validity_secs: upload::DEFAULT_VALIDITY_SECS,
+                keep_part_bytes: true,
+                max_part_bytes: 64 << 20,
+                faults: Vec::new(),
+            },
         }
     }
 }
@@ -197,6 +206,37 @@ impl MockBuilder {
         self
     }
 
+    /// Lifetime of the STS credentials `init` and `token` hand out, in
+    /// seconds (`validityTime`; default [`DEFAULT_VALIDITY_SECS`]). The OSS
+    /// side refuses them with `403 SecurityTokenExpired` once the mock's
+    /// clock passes it.
+    pub fn upload_validity_secs(mut self, secs: u64) -> Self {
+        self.upload.validity_secs = secs;
+        self
+    }
+
+    /// Keep the bytes of uploaded parts (default on; [`MockServer::object`]
+    /// reads them back). Off, only each part's length and ETag are kept, so
+    /// a large upload costs the mock no memory.
+    pub fn keep_part_bytes(mut self, yes: bool) -> Self {
+        self.upload.keep_part_bytes = yes;
+        self
+    }
+
+    /// The largest OSS request body (an UploadPart) the mock reads, in
+    /// bytes (default 64 MiB); a larger one answers `400 EntityTooLarge`.
+    pub fn max_part_bytes(mut self, n: usize) -> Self {
+        self.upload.max_part_bytes = n;
+        self
+    }
+
+    /// Arms an upload fault from the start (see [`UploadFault`];
+    /// [`MockServer::upload_fault`] arms one on a running server).
+    pub fn upload_fault(mut self, fault: UploadFault) -> Self {
+        self.upload.faults.push(fault);
+        self
+    }
+
     /// Worker threads of the server's runtime (default 2, minimum 1).
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = n.max(1);
@@ -233,6 +273,8 @@ impl MockBuilder {
             log_requests: self.log_requests,
             max_logged_requests: self.max_logged_requests,
             loose_types: self.loose_types,
+            domain: addr.to_string(),
+            upload: self.upload,
         };
         let shared = Arc::new(Shared::new(dataset, config));
         let app = axum::Router::new()
@@ -345,6 +387,73 @@ impl MockServer {
     /// Empties the request log (request numbering continues).
     pub fn clear_requests(&self) {
         self.shared.clear_requests();
+    }
+
+    /// Arms an upload fault on the running server (see [`UploadFault`]).
+    pub fn upload_fault(&self, fault: UploadFault) {
+        server::lock(&self.shared.upload).faults.push(fault);
+    }
+
+    /// Expires every STS credential handed out so far: the OSS side answers
+    /// `403 SecurityTokenExpired` until the client fetches fresh ones
+    /// (`token`, or `init` with `autoid=0`).
+    pub fn expire_upload_credentials(&self) {
+        server::lock(&self.shared.upload).expire_all(false);
+    }
+
+    /// Forgets every multipart upload not yet completed (their parts are
+    /// dropped): the next request naming one answers `404 NoSuchUpload`.
+    pub fn forget_uploads(&self) {
+        server::lock(&self.shared.upload)
+            .uploads
+            .retain(|_, u| u.completed);
+    }
+
+    /// The vids whose upload completed and whose video was added to the
+    /// account, in order (each once, whatever the retries).
+    pub fn uploaded_videos(&self) -> Vec<String> {
+        server::lock(&self.shared.upload).created.clone()
+    }
+
+    /// The vids `init` created (`autoid=1`), completed or not, sorted.
+    pub fn initiated_vids(&self) -> Vec<String> {
+        let mut vids: Vec<String> = server::lock(&self.shared.upload)
+            .pending
+            .keys()
+            .cloned()
+            .collect();
+        vids.sort();
+        vids
+    }
+
+    /// How many UploadPart requests of `part_number` in `upload_id` the mock
+    /// stored (a dropped part is not counted; a resent one is).
+    pub fn parts_received(&self, upload_id: &str, part_number: u32) -> u64 {
+        server::lock(&self.shared.upload)
+            .parts_received
+            .get(&(upload_id.to_owned(), part_number))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every `(uploadId, partNumber)` stored so far with its count.
+    pub fn all_parts_received(&self) -> Vec<((String, u32), u64)> {
+        server::lock(&self.shared.upload)
+            .parts_received
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// The bytes of a completed object (`{dir}{vid}.{ext}`), when part
+    /// bytes are kept ([`MockBuilder::keep_part_bytes`]).
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        server::lock(&self.shared.upload).objects.get(key).cloned()
+    }
+
+    /// The URLs URL fetch (`grab/upload/multi`) received, in order.
+    pub fn grab_urls(&self) -> Vec<String> {
+        server::lock(&self.shared.upload).grabbed.clone()
     }
 
     /// Stops the server and waits for its thread.

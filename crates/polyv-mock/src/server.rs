@@ -49,6 +49,18 @@ pub(crate) struct Config {
     pub(crate) log_requests: bool,
     pub(crate) max_logged_requests: usize,
     pub(crate) loose_types: bool,
+    /// `127.0.0.1:PORT`: the `domain` of upload tickets.
+    pub(crate) domain: String,
+    pub(crate) upload: UploadOptions,
+}
+
+/// The upload flow's options (builder).
+#[derive(Debug, Clone)]
+pub(crate) struct UploadOptions {
+    pub(crate) validity_secs: u64,
+    pub(crate) keep_part_bytes: bool,
+    pub(crate) max_part_bytes: usize,
+    pub(crate) faults: Vec<crate::upload::UploadFault>,
 }
 
 /// The catalogue and its index, replaced whole when the listing changes.
@@ -94,18 +106,21 @@ pub(crate) struct Shared {
     catalogue: RwLock<Arc<Catalogue>>,
     /// Videos uploaded by `Fault::Upload` so far (for unique vids).
     uploads: AtomicU64,
-    config: Config,
+    pub(crate) config: Config,
     counter: AtomicU64,
     log: Mutex<VecDeque<LoggedRequest>>,
     limiter: Mutex<HashMap<IpAddr, IpState>>,
+    /// The upload flow's state (`upload.rs`, `oss.rs`).
+    pub(crate) upload: Mutex<crate::upload::UploadState>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
     pub(crate) fn new(dataset: Dataset, config: Config) -> Shared {
+        let upload_faults = config.upload.faults.clone();
         Shared {
             catalogue: RwLock::new(Arc::new(Catalogue::new(dataset))),
             uploads: AtomicU64::new(0),
@@ -113,6 +128,10 @@ impl Shared {
             counter: AtomicU64::new(0),
             log: Mutex::new(VecDeque::new()),
             limiter: Mutex::new(HashMap::new()),
+            upload: Mutex::new(crate::upload::UploadState {
+                faults: upload_faults,
+                ..Default::default()
+            }),
         }
     }
 
@@ -221,7 +240,7 @@ impl Shared {
         false
     }
 
-    fn record(&self, entry: LoggedRequest) {
+    pub(crate) fn record(&self, entry: LoggedRequest) {
         if self.config.log_requests {
             let line = entry.log_line();
             let _ = writeln!(std::io::stdout().lock(), "{line}");
@@ -239,12 +258,12 @@ impl Shared {
 
 /// A decided answer, before faults that reshape the body are applied.
 pub(crate) struct Reply {
-    status: u16,
-    content_type: &'static str,
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
     pub(crate) body: Vec<u8>,
-    code: Option<i64>,
-    message: Option<String>,
-    retry_after: Option<u64>,
+    pub(crate) code: Option<i64>,
+    pub(crate) message: Option<String>,
+    pub(crate) retry_after: Option<u64>,
 }
 
 /// A success envelope around `data`.
@@ -482,6 +501,9 @@ impl Shared {
             Endpoint::DeleteCata => self.delete_cata(&ctx),
             Endpoint::ChangeCata => self.change_cata(&ctx),
             Endpoint::Viewlog => self.viewlog(&ctx),
+            Endpoint::UploadInit => self.upload_init(&ctx),
+            Endpoint::UploadToken => self.upload_token(&ctx),
+            Endpoint::GrabUpload => self.grab_upload(&ctx),
         }
     }
 
@@ -667,7 +689,29 @@ fn break_one_record(body: &mut Vec<u8>) {
     }
 }
 
-fn http_date(ms: i64) -> String {
+/// `yyyy-MM-ddTHH:mm:ssZ` for an instant in ms (clamped like [`http_date`]).
+pub(crate) fn iso_date(ms: i64) -> String {
+    let secs = ms.clamp(0, MAX_DATE_MS) / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+pub(crate) fn http_date(ms: i64) -> String {
     let ms = ms.clamp(0, MAX_DATE_MS) as u64;
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms))
 }
@@ -865,5 +909,8 @@ mod tests {
     fn dates_are_clamped() {
         assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(iso_date(1_622_005_200_000), "2021-05-26T05:00:00Z");
+        assert_eq!(iso_date(-1), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_date(i64::MAX), "9999-12-31T23:59:59Z");
     }
 }
