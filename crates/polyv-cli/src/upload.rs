@@ -8,7 +8,8 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use polyv_blocking::{UploadOptions, UploadProgress, upload_plan};
+use polyv_blocking::{Error, UploadOptions, UploadProgress, is_cancelled, upload_plan};
+use polyv_core::upload::PartPlan;
 use polyv_core::upload::{GrabItem, GrabUrls};
 use serde::Serialize;
 
@@ -50,6 +51,11 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
     let format = args.output.format.unwrap_or_else(default_format);
     if args.output.dry_run {
         return plan(args, format);
+    }
+    // Every file is planned before anything is sent: a bad part size or a
+    // missing file stops the command with nothing uploaded.
+    for file in &args.files {
+        plan_of(file, args.part_size)?;
     }
     let session = session(global)?;
     let tags: Vec<String> = args
@@ -104,6 +110,9 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
             Err(err) => {
                 // What finished is printed before the failure.
                 output(out.finish())?;
+                if !is_cancelled(&err) && matches!(err, Error::InvalidInput(_)) {
+                    return Err(err.into());
+                }
                 return Err(Failure::Hinted(
                     Box::new(err.into()),
                     format!(
@@ -146,13 +155,7 @@ fn progress_line(file: &str, p: &UploadProgress) -> String {
 fn plan(args: &UploadArgs, format: Format) -> Result<(), Failure> {
     let mut records = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let bytes = std::fs::metadata(file)
-            .map_err(|e| Failure::Usage {
-                error: format!("cannot read {}: {e}", file.display()),
-                hint: "give the path of a readable file; nothing was sent".into(),
-            })?
-            .len();
-        let plan = upload_plan(bytes, args.part_size)?;
+        let (bytes, plan) = plan_of(file, args.part_size)?;
         let last_part = plan.part(plan.part_count()).map_or(0, |part| part.len);
         records.push(PlanRecord {
             file: file.display().to_string(),
@@ -166,6 +169,22 @@ fn plan(args: &UploadArgs, format: Format) -> Result<(), Failure> {
     let mut out = Records::new(stdout(), format, table_width());
     output(out.batch(&records))?;
     output(out.finish())
+}
+
+/// A file's size and plan; exit status 2 when it cannot be read or cut.
+fn plan_of(file: &std::path::Path, part_size: Option<u64>) -> Result<(u64, PartPlan), Failure> {
+    let usage = |error: String| Failure::Usage {
+        error,
+        hint: "nothing was sent".into(),
+    };
+    let meta = std::fs::metadata(file)
+        .map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+    if !meta.is_file() {
+        return Err(usage(format!("{} is not a file", file.display())));
+    }
+    let plan = upload_plan(meta.len(), part_size)
+        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    Ok((meta.len(), plan))
 }
 
 /// `polyv videos fetch-url URL...`: one call per 100 URLs; each URL is

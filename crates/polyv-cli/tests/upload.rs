@@ -1,0 +1,130 @@
+//! `polyv videos upload` and `polyv videos fetch-url` against the mock.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_status, polyv, run, stderr, stdout};
+use polyv_mock::MockServer;
+use serde_json::Value;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "polyv-cli-upload-{}-{name}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_file(dir: &Path, name: &str, len: usize) -> PathBuf {
+    let data: Vec<u8> = (0..len).map(|i| (i * 13 % 251) as u8).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+fn jsonl(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn fetch_url_sends_batches_of_one_hundred_and_prints_each_url() {
+    let server = MockServer::start().unwrap();
+    let urls: Vec<String> = (0..150)
+        .map(|i| format!("https://media.example/v{i}.mp4"))
+        .collect();
+    let mut args = vec!["videos", "fetch-url", "--cataid", "1"];
+    args.extend(urls.iter().map(String::as_str));
+    let out = run(&mut polyv(&server), &args);
+    assert_status(&out, 0);
+    let records = jsonl(&stdout(&out));
+    assert_eq!(records.len(), 150);
+    assert_eq!(records[0]["url"], urls[0].as_str());
+    assert_eq!(records[149]["accepted"], true);
+    assert_eq!(server.grab_urls(), urls);
+    let calls = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/grab/"))
+        .count();
+    assert_eq!(calls, 2);
+}
+
+#[test]
+fn fetch_url_dry_run_shows_two_calls_and_sends_nothing() {
+    let server = MockServer::builder().log_requests(true).start().unwrap();
+    let urls: Vec<String> = (0..101)
+        .map(|i| format!("https://media.example/v{i}.mp4"))
+        .collect();
+    let mut args = vec!["videos", "fetch-url", "--dry-run", "--format", "jsonl"];
+    args.extend(urls.iter().map(String::as_str));
+    let out = run(&mut polyv(&server), &args);
+    assert_status(&out, 0);
+    let shown = jsonl(&stdout(&out));
+    assert_eq!(shown.len(), 2);
+    assert!(shown[0]["url"].as_str().unwrap().contains("/grab/"));
+    assert!(server.requests().is_empty());
+    assert!(server.grab_urls().is_empty());
+}
+
+#[test]
+fn upload_dry_run_prints_the_plan_and_sends_nothing() {
+    let server = MockServer::builder().log_requests(true).start().unwrap();
+    let dir = temp_dir("dry");
+    let file = write_file(&dir, "clip.mp4", 1_000_000);
+    let out = run(
+        polyv(&server).env("XDG_CACHE_HOME", dir.join("cache")),
+        &[
+            "videos",
+            "upload",
+            file.to_str().unwrap(),
+            "--part-size",
+            "100K",
+            "--dry-run",
+        ],
+    );
+    assert_status(&out, 0);
+    let plan = jsonl(&stdout(&out));
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0]["bytes"], 1_000_000);
+    assert_eq!(plan[0]["part_size"], 102_400);
+    assert_eq!(plan[0]["parts"], 10);
+    assert_eq!(plan[0]["last_part"], 1_000_000 - 9 * 102_400);
+    assert!(server.requests().is_empty());
+    assert!(server.initiated_vids().is_empty());
+    assert!(!dir.join("cache").exists(), "a dry run saves nothing");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn upload_refuses_a_part_size_under_100k_before_sending() {
+    let server = MockServer::builder().log_requests(true).start().unwrap();
+    let dir = temp_dir("small");
+    let file = write_file(&dir, "clip.mp4", 1_000_000);
+    let out = run(
+        polyv(&server).env("XDG_CACHE_HOME", dir.join("cache")),
+        &[
+            "videos",
+            "upload",
+            file.to_str().unwrap(),
+            "--part-size",
+            "10K",
+        ],
+    );
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("nothing was sent"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(server.requests().is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
