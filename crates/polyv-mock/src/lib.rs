@@ -36,6 +36,7 @@ mod handlers;
 mod index;
 mod log;
 pub mod messages;
+mod oss;
 mod server;
 pub mod sign;
 mod upload;

@@ -725,6 +725,9 @@ enum BodyMode {
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let number = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
     let arrival_ms = shared.now_ms();
+    if crate::oss::is_oss(req.uri().path(), req.headers()) {
+        return crate::oss::handle(shared, req, number, arrival_ms).await;
+    }
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let raw_query = req.uri().query().unwrap_or("").to_owned();

@@ -79,7 +79,6 @@ pub enum UploadFault {
 
 /// One STS credential handed out.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the OSS side (next commit)
 pub(crate) struct Cred {
     pub(crate) secret: String,
     pub(crate) token: String,
@@ -91,21 +90,18 @@ pub(crate) struct Cred {
 
 /// A vid from `init`, before and after its upload completes.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the OSS side (next commit)
 pub(crate) struct Pending {
     pub(crate) user_id: String,
     pub(crate) title: String,
     pub(crate) describ: String,
     pub(crate) tag: String,
     pub(crate) cataid: u64,
-    pub(crate) filesize: u64,
     /// The video is in the account (the callback ran).
     pub(crate) created: bool,
 }
 
 /// One stored part.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the OSS side (next commit)
 pub(crate) struct Part {
     pub(crate) etag: String,
     pub(crate) len: u64,
@@ -114,7 +110,6 @@ pub(crate) struct Part {
 
 /// One multipart upload.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the OSS side (next commit)
 pub(crate) struct Multipart {
     pub(crate) key: String,
     pub(crate) parts: BTreeMap<u32, Part>,
@@ -138,7 +133,6 @@ pub(crate) struct UploadState {
 
 impl UploadState {
     /// Takes one shot of the first armed fault `pick` accepts.
-    #[allow(dead_code)] // used by the OSS side (next commit)
     pub(crate) fn take_fault(
         &mut self,
         pick: impl Fn(&UploadFault) -> bool,
@@ -275,11 +269,11 @@ impl Shared {
     /// for a vid of this account.
     pub(crate) fn upload_init(&self, ctx: &Ctx<'_>) -> Reply {
         let params = ctx.params;
-        let filesize = match param(params, "filesize").map(str::parse::<u64>) {
+        match param(params, "filesize").map(str::parse::<u64>) {
             None => return bad_request(&messages::empty("filesize")),
             Some(Err(_)) => return bad_request(&messages::illegal("filesize")),
             Some(Ok(0)) => return envelope_reply(400, 406, "filesize is 0."),
-            Some(Ok(n)) => n,
+            Some(Ok(_)) => {}
         };
         let user_id = ctx.user_id().to_owned();
         match param(params, "autoid").unwrap_or("1") {
@@ -329,7 +323,6 @@ impl Shared {
                     describ: param(params, "describ").unwrap_or("").to_owned(),
                     tag: param(params, "tag").unwrap_or("").to_owned(),
                     cataid,
-                    filesize,
                     created: false,
                 },
             );
