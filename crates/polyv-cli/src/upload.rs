@@ -110,14 +110,23 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
             Err(err) => {
                 // What finished is printed before the failure.
                 output(out.finish())?;
-                if !is_cancelled(&err) && matches!(err, Error::InvalidInput(_)) {
-                    return Err(err.into());
+                let hint = format!(
+                    "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts)"
+                );
+                match &err {
+                    Error::InvalidInput(message) if is_cancelled(&err) => {
+                        return Err(Failure::Stopped {
+                            error: message.clone(),
+                            hint,
+                        });
+                    }
+                    // Bad input found before sending: nothing to resume.
+                    Error::InvalidInput(_) => return Err(err.into()),
+                    _ => {}
                 }
                 return Err(Failure::Hinted(
                     Box::new(err.into()),
-                    format!(
-                        "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts)"
-                    ),
+                    format!("hint: {hint}"),
                 ));
             }
         };

@@ -128,3 +128,100 @@ fn upload_refuses_a_part_size_under_100k_before_sending() {
     assert!(server.requests().is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn upload_prints_a_record_per_file_and_each_becomes_a_video() {
+    let server = MockServer::builder().videos(2).start().unwrap();
+    let dir = temp_dir("two");
+    let a = write_file(&dir, "a.mp4", 1_000_000);
+    let b = write_file(&dir, "b.mov", 250_000);
+    let out = run(
+        polyv(&server).env("XDG_CACHE_HOME", dir.join("cache")),
+        &[
+            "videos",
+            "upload",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--part-size",
+            "100K",
+            "--parallel",
+            "3",
+            "--tag",
+            "x,y",
+            "--cataid",
+            "1",
+        ],
+    );
+    assert_status(&out, 0);
+    let records = jsonl(&stdout(&out));
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["bytes"], 1_000_000);
+    assert_eq!(records[1]["bytes"], 250_000);
+    assert!(records[0]["file"].as_str().unwrap().ends_with("a.mp4"));
+    assert!(records[0]["seconds"].as_f64().unwrap() >= 0.0);
+    let vids: Vec<String> = records
+        .iter()
+        .map(|r| r["vid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(server.uploaded_videos(), vids);
+    assert_eq!(server.video(&vids[0]).unwrap().title, "a");
+    // Nothing left to resume.
+    let saved = std::fs::read_dir(dir.join("cache/polyv/uploads")).map_or(0, |d| d.count());
+    assert_eq!(saved, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_interrupted_upload_resumes_when_the_same_command_runs_again() {
+    let server = MockServer::builder().videos(1).start().unwrap();
+    let dir = temp_dir("resume");
+    let file = write_file(&dir, "talk.mp4", 2_000_000); // 20 parts
+    let args = [
+        "videos",
+        "upload",
+        file.to_str().unwrap(),
+        "--part-size",
+        "100K",
+        "--parallel",
+        "2",
+    ];
+    let mut stopped: Vec<&str> = args.to_vec();
+    stopped.extend(["--stop-after-parts", "6"]);
+    let out = run(
+        polyv(&server).env("XDG_CACHE_HOME", dir.join("cache")),
+        &stopped,
+    );
+    assert_status(&out, 130);
+    assert!(
+        stderr(&out).contains("hint: ")
+            && stderr(&out).contains("running the same command again resumes it"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+    let first: u64 = server.all_parts_received().iter().map(|(_, n)| n).sum();
+    assert!((6..20).contains(&first), "{first}");
+    assert!(server.uploaded_videos().is_empty());
+    assert_eq!(
+        std::fs::read_dir(dir.join("cache/polyv/uploads"))
+            .unwrap()
+            .count(),
+        1
+    );
+
+    let out = run(
+        polyv(&server).env("XDG_CACHE_HOME", dir.join("cache")),
+        &args,
+    );
+    assert_status(&out, 0);
+    let records = jsonl(&stdout(&out));
+    assert_eq!(records.len(), 1);
+    let vid = records[0]["vid"].as_str().unwrap();
+    // One video; every part received once.
+    assert_eq!(server.initiated_vids(), [vid.to_owned()]);
+    assert_eq!(server.uploaded_videos(), [vid.to_owned()]);
+    let counts = server.all_parts_received();
+    assert_eq!(counts.len(), 20);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
