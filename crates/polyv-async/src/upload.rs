@@ -54,6 +54,7 @@ pub struct UploadOptions {
     progress: Option<ProgressFn>,
     cancel: Option<Arc<AtomicBool>>,
     state_dir: Option<PathBuf>,
+    restart: bool,
 }
 
 impl std::fmt::Debug for UploadOptions {
@@ -68,6 +69,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .field("state_dir", &self.state_dir)
+            .field("restart", &self.restart)
             .finish()
     }
 }
@@ -149,6 +151,14 @@ impl UploadOptions {
     /// Where resume states are kept (default: [`default_state_dir`]).
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Ignore a saved upload of the same file and start a new video (the
+    /// saved one is overwritten; its vid stays incomplete). For a saved
+    /// upload that cannot be resumed any more (its video was deleted).
+    pub fn restart(mut self, yes: bool) -> Self {
+        self.restart = yes;
         self
     }
 
@@ -292,8 +302,9 @@ impl Client {
     /// modification time) when there is one: no second video is created.
     ///
     /// The state is saved (atomically: a temp file renamed) in the options'
-    /// state directory after every step and deleted when done; a failed or
-    /// cancelled upload keeps it. Parts are read from the file as they are
+    /// state directory, as `{user_id}-{FileIdentity::cache_key}.json`, after
+    /// every step and deleted when done; a failed or cancelled upload keeps
+    /// it ([`UploadOptions::restart`] ignores it). Parts are read from the file as they are
     /// sent; at most [`UploadOptions::parallel`] are in flight (polled by
     /// this future: no task is spawned). Dropping the future stops the
     /// upload where the last saved state left it.
@@ -338,14 +349,19 @@ impl Client {
             Some(dir) => dir.clone(),
             None => default_state_dir().ok_or(Error::MissingEnv("XDG_CACHE_HOME or HOME"))?,
         };
-        let state_file = state_dir.join(format!("{}.json", file.cache_key()));
+        // One account's saved upload is never resumed by another.
+        let state_file = state_dir.join(format!(
+            "{}-{}.json",
+            self.config().credentials().user_id().as_str(),
+            file.cache_key()
+        ));
         let scheme = UrlScheme::of_base_url(self.config().base_url());
         let parallel = options.get_parallel();
         let saved = tokio::fs::read(&state_file)
             .await
             .ok()
             .and_then(|json| ResumeState::from_json(&json).ok())
-            .filter(|saved| saved.matches(&file));
+            .filter(|saved| !options.restart && saved.matches(&file));
         let (mut upload, resumed) = match saved {
             Some(saved) => (Upload::resume(saved, &file, scheme, parallel)?, true),
             None => {

@@ -329,6 +329,10 @@ pub(crate) struct UploadArgs {
     /// [default: 8M, more for files over 78G]
     #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_negative_numbers = true)]
     pub(crate) part_size: Option<u64>,
+    /// Forget a saved upload of these files and upload each as a new video
+    /// (when the saved one cannot be resumed, e.g. its video was deleted)
+    #[arg(long)]
+    pub(crate) restart: bool,
     /// Stop after this many parts of this run, as Ctrl-C would (for tests
     /// of resuming)
     #[arg(long, value_name = "N", hide = true)]

@@ -77,7 +77,8 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
         let mut options = UploadOptions::new()
             .parallel(parallel)
             .tags(tags.clone())
-            .cancel_flag(cancel.clone());
+            .cancel_flag(cancel.clone())
+            .restart(args.restart);
         if let Some(title) = &args.title {
             options = options.title(title.clone());
         }
@@ -111,7 +112,7 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
                 // What finished is printed before the failure.
                 output(out.finish())?;
                 let hint = format!(
-                    "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts)"
+                    "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts); --restart uploads it as a new video instead"
                 );
                 match &err {
                     Error::InvalidInput(message) if is_cancelled(&err) => {

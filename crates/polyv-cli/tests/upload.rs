@@ -225,3 +225,31 @@ fn an_interrupted_upload_resumes_when_the_same_command_runs_again() {
     assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn restart_forgets_a_saved_upload_and_makes_a_new_video() {
+    let server = MockServer::builder().videos(1).start().unwrap();
+    let dir = temp_dir("restart");
+    let file = write_file(&dir, "talk.mp4", 500_000);
+    let cache = dir.join("cache");
+    let base = [
+        "videos",
+        "upload",
+        file.to_str().unwrap(),
+        "--part-size",
+        "100K",
+    ];
+    let mut stopped = base.to_vec();
+    stopped.extend(["--parallel", "1", "--stop-after-parts", "1"]);
+    let out = run(polyv(&server).env("XDG_CACHE_HOME", &cache), &stopped);
+    assert_status(&out, 130);
+    let mut restart = base.to_vec();
+    restart.push("--restart");
+    let out = run(polyv(&server).env("XDG_CACHE_HOME", &cache), &restart);
+    assert_status(&out, 0);
+    let vid = jsonl(&stdout(&out))[0]["vid"].as_str().unwrap().to_owned();
+    let initiated = server.initiated_vids();
+    assert_eq!(initiated.len(), 2, "a second video: {initiated:?}");
+    assert_eq!(server.uploaded_videos(), [vid]);
+    std::fs::remove_dir_all(&dir).ok();
+}
