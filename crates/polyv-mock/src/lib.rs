@@ -10,6 +10,13 @@
 //! inject faults (latency, `query failed.`, 429, 502, truncated JSON, dropped
 //! connections), skew its clock and rate-limit per IP. It binds `127.0.0.1` only.
 //!
+//! It also serves the upload flow ([`Endpoint::UPLOAD`]: `init`, `token`,
+//! URL fetch) and, on the same port, an OSS side (multipart Initiate,
+//! UploadPart, Complete with Polyv's callback, ListParts, Abort) that checks
+//! OSS signature V1 and the STS token with its own code and adds the video
+//! on Complete; [`UploadFault`] injects the upload's failures
+//! (`docs/mock.md`, "Uploading").
+//!
 //! ```no_run
 //! use polyv_mock::{Fault, FaultRule, MockServer, DEMO_SECRET_KEY, DEMO_USER_ID};
 //!

@@ -63,6 +63,12 @@ struct Args {
     /// Serve loosely typed JSON (numbers as strings, nulls, unknown fields), as Polyv's backend may.
     #[arg(long)]
     loose_types: bool,
+    /// Lifetime of the upload credentials `init` and `token` hand out (`validityTime`), seconds.
+    #[arg(long, default_value_t = polyv_mock::DEFAULT_VALIDITY_SECS)]
+    upload_validity_secs: u64,
+    /// Keep only the length and ETag of uploaded parts, not their bytes.
+    #[arg(long)]
+    drop_part_bytes: bool,
     /// Videos uploaded (or, with --fault delete, deleted) by each --fault upload/delete.
     #[arg(long, default_value_t = 5)]
     change_count: usize,
@@ -113,6 +119,8 @@ fn main() -> ExitCode {
         .ignore_page_size(args.ignore_page_size)
         .silent_close(args.silent_close)
         .loose_types(args.loose_types)
+        .upload_validity_secs(args.upload_validity_secs)
+        .keep_part_bytes(!args.drop_part_bytes)
         .log_requests(!args.quiet);
     if !args.fault_on.is_empty() {
         b = b.fault(FaultRule::on_requests(

@@ -306,8 +306,13 @@ pub(crate) async fn handle(
         u128::from(number) << 32 | u128::from(fastrand::u32(..))
     );
     let limit = shared.config.upload.max_part_bytes;
-    let reply = match axum::body::to_bytes(req.into_body(), limit).await {
-        Err(_) => error(
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let reply = match read_body(req.into_body(), limit, announced).await {
+        Err(()) => error(
             400,
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size.",
@@ -352,6 +357,35 @@ pub(crate) async fn handle(
         answered_at_ms: shared.now_ms(),
     });
     respond(&shared, reply, &request_id)
+}
+
+/// The body, up to `limit` bytes. A larger one is read on (up to 256 MiB
+/// more) and dropped, so the client is not cut off while it still sends
+/// and does reach the error answer.
+async fn read_body(body: Body, limit: usize, announced: usize) -> Result<Bytes, ()> {
+    use futures_util::StreamExt as _;
+    const DRAIN: usize = 256 << 20;
+    let mut stream = body.into_data_stream();
+    let mut kept: Vec<u8> = Vec::with_capacity(announced.min(limit));
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(());
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            kept = Vec::new();
+            if seen > limit.saturating_add(DRAIN) {
+                return Err(());
+            }
+            continue;
+        }
+        kept.extend_from_slice(&chunk);
+    }
+    if seen > limit {
+        return Err(());
+    }
+    Ok(Bytes::from(kept))
 }
 
 fn respond(shared: &Shared, reply: OssReply, request_id: &str) -> Response {
@@ -430,7 +464,7 @@ fn authorize(shared: &Shared, r: &OssRequest) -> Result<String, OssReply> {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    if (when_ms - r.now_ms).abs() > MAX_SKEW_MS {
+    if when_ms.saturating_sub(r.now_ms).saturating_abs() > MAX_SKEW_MS {
         return Err(error(
             403,
             "RequestTimeTooSkewed",
@@ -643,9 +677,9 @@ fn upload_part(shared: &Shared, r: &OssRequest, upload_id: &str) -> OssReply {
         etag: etag.clone(),
         len: u64::try_from(r.body.len()).unwrap_or(u64::MAX),
         bytes: if shared.config.upload.keep_part_bytes {
-            r.body.to_vec()
+            r.body.clone()
         } else {
-            Vec::new()
+            Bytes::new()
         },
     };
     if let Some(upload) = state.uploads.get_mut(upload_id) {
@@ -789,9 +823,11 @@ fn complete(shared: &Shared, r: &OssRequest, upload_id: &str, user_id: &str) -> 
             );
         }
     }
-    // Stored: the object is the listed parts, in order.
+    // Stored: the object is the listed parts, in order (once: a resent
+    // Complete finds the parts' bytes already moved into the object).
+    let first_complete = !upload.completed;
     let mut object = Vec::new();
-    if shared.config.upload.keep_part_bytes {
+    if first_complete && shared.config.upload.keep_part_bytes {
         for (n, _) in &listed {
             if let Some(part) = upload.parts.get(n) {
                 object.extend_from_slice(&part.bytes);
@@ -807,10 +843,15 @@ fn complete(shared: &Shared, r: &OssRequest, upload_id: &str, user_id: &str) -> 
         )
     };
     let key = r.key.clone();
-    if let Some(upload) = state.uploads.get_mut(upload_id) {
-        upload.completed = true;
+    if first_complete {
+        if let Some(upload) = state.uploads.get_mut(upload_id) {
+            upload.completed = true;
+            for part in upload.parts.values_mut() {
+                part.bytes = Bytes::new();
+            }
+        }
+        state.objects.insert(key.clone(), object);
     }
-    state.objects.insert(key.clone(), object);
     let result = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult>\n  <Location>http://{}/{}</Location>\n  <Bucket>{UPLOAD_BUCKET}</Bucket>\n  <Key>{}</Key>\n  <ETag>{}</ETag>\n</CompleteMultipartUploadResult>\n",
         shared.config.domain,

@@ -105,7 +105,8 @@ pub(crate) struct Pending {
 pub(crate) struct Part {
     pub(crate) etag: String,
     pub(crate) len: u64,
-    pub(crate) bytes: Vec<u8>,
+    /// The bytes as received (shared, not copied), or empty.
+    pub(crate) bytes: axum::body::Bytes,
 }
 
 /// One multipart upload.

@@ -426,6 +426,7 @@ fn a_multipart_upload_completes_and_the_video_lists_once() {
     assert_eq!(again.status, Some(200), "{}", again.body);
     assert_eq!(listed(&server).len(), before + 1);
     assert_eq!(server.uploaded_videos().len(), 1);
+    assert_eq!(server.object(&flow.key).unwrap(), object);
     // Resume credentials for the vid still work; no new video either.
     let fresh = init(
         &server,
@@ -679,6 +680,7 @@ fn callback_failed_stores_the_bytes_and_a_second_complete_adds_the_video_once() 
     let r = flow.complete(&upload_id, &[(1, &e1)]);
     assert_eq!(r.status, Some(200), "{}", r.body);
     assert_eq!(server.uploaded_videos(), std::slice::from_ref(&flow.vid));
+    assert_eq!(server.object(&flow.key).unwrap(), b"abc");
     assert_eq!(
         listed(&server)
             .iter()
@@ -712,4 +714,102 @@ fn a_dropped_part_gets_no_answer_and_a_slow_part_waits() {
     assert_eq!(flow.part(&upload_id, 3, b"z").status, Some(200));
     assert!(started.elapsed() < Duration::from_millis(300));
     assert_eq!(server.parts_received(&upload_id, 3), 2);
+}
+
+#[test]
+fn malformed_oss_requests_get_oss_errors_and_the_server_keeps_serving() {
+    let server = MockServer::builder().videos(1).start().unwrap();
+    let flow = Flow::start(&server, "t");
+    let addr = server.addr();
+    let raw = |head: &str| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let key = &flow.key;
+    let cases = [
+        format!("POST /{key}?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS nocolon\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("POST /{key}?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS a:b\r\nDate: yesterday\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("POST /{key}?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS a:b\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("PUT /{key}?partNumber=x&uploadId=%zz HTTP/1.1\r\nHost: x\r\nAuthorization: OSS :\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        "GET /polyvupload/%FF%FE HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+        "HEAD /anything?uploads HTTP/1.1\r\nHost: x\r\nAuthorization: OSS x:y\r\nConnection: close\r\n\r\n".to_owned(),
+    ];
+    for case in &cases {
+        let answer = raw(case);
+        let status: u16 = answer.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!((400..500).contains(&status), "{case:?} -> {answer}");
+    }
+    // A garbage callback on Complete is refused as OSS does.
+    let upload_id = flow.initiate();
+    let e1 = flow
+        .part(&upload_id, 1, b"x")
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let q = format!("uploadId={upload_id}");
+    let body = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{e1}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let r = oss(
+        addr,
+        &flow.cred,
+        "POST",
+        key,
+        &q,
+        &q,
+        "application/xml",
+        &[("x-oss-callback", "!!notbase64")],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (Some(400), "InvalidArgument".to_owned())
+    );
+    let r = oss(
+        addr,
+        &flow.cred,
+        "POST",
+        key,
+        &q,
+        &q,
+        "application/xml",
+        &[],
+        b"<nope/>",
+    );
+    assert_eq!(r.code(), "MalformedXML");
+    assert!(server.uploaded_videos().is_empty());
+    // Still serving both sides.
+    assert_eq!(flow.part(&upload_id, 1, b"x").status, Some(200));
+    assert_eq!(listed(&server).len(), 1);
+}
+
+#[test]
+fn parts_of_several_mebibytes_are_taken_and_the_limit_is_enforced() {
+    let server = MockServer::builder()
+        .videos(1)
+        .max_part_bytes(6 << 20)
+        .keep_part_bytes(false)
+        .start()
+        .unwrap();
+    let flow = Flow::start(&server, "t");
+    let upload_id = flow.initiate();
+    let started = Instant::now();
+    let r = flow.part(&upload_id, 1, &vec![3u8; 5 << 20]);
+    assert_eq!(r.status, Some(200), "{}", r.body);
+    eprintln!("a 5 MiB part took {:?}", started.elapsed());
+    let e1 = r.header("etag").unwrap().to_owned();
+    let r = flow.part(&upload_id, 2, &vec![3u8; 7 << 20]);
+    assert_eq!(
+        (r.status, r.code()),
+        (Some(400), "EntityTooLarge".to_owned())
+    );
+    assert_eq!(server.parts_received(&upload_id, 2), 0);
+    assert_eq!(flow.complete(&upload_id, &[(1, &e1)]).status, Some(200));
+    // Without kept bytes the object is recorded empty; the video is there.
+    assert_eq!(server.object(&flow.key).unwrap(), b"");
+    assert_eq!(server.uploaded_videos(), std::slice::from_ref(&flow.vid));
 }
