@@ -278,6 +278,8 @@ impl OssObject {
             || !host.bytes().all(|b| {
                 b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
             })
+            // Brackets and colons only where an authority has them (`[::1]:80`).
+            || host.parse::<http::uri::Authority>().is_err()
         {
             return Err(Error::InvalidInput(format!(
                 "the upload domain {domain:?} is not a host name: check init's `domain`"
@@ -1031,6 +1033,19 @@ mod tests {
             "http://up.example.com/d/%E8%A7%86%E9%A2%91%201.mp4?uploads"
         );
         assert_eq!(object.canonical_resource(&[]), "/b/d/视频 1.mp4");
+        // Brackets and colons only as an authority has them.
+        for bad in ["[", "a]", "[::1", "a:b:c"] {
+            assert!(
+                OssObject::new(UrlScheme::Https, bad, "b", "k").is_err(),
+                "{bad}"
+            );
+        }
+        for good in ["[::1]:8080", "127.0.0.1:9000", "up.example.com"] {
+            assert!(
+                OssObject::new(UrlScheme::Https, good, "b", "k").is_ok(),
+                "{good}"
+            );
+        }
     }
 
     #[test]
