@@ -235,7 +235,7 @@ pub fn is_cancelled(error: &Error) -> bool {
 const CANCELLED: &str = "upload cancelled";
 
 /// The progress of one upload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UploadProgress {
     /// The file.

@@ -237,3 +237,26 @@ pub(crate) fn fetch_url(global: &GlobalArgs, args: &FetchUrlArgs) -> Result<(), 
     }
     output(out.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(done: u64, rate: f64) -> UploadProgress {
+        let mut p = polyv_blocking::UploadProgress::default();
+        p.bytes_done = done;
+        p.bytes_total = 4 * 1_048_576;
+        p.parts_done = 1;
+        p.parts_total = 4;
+        p.rate = rate;
+        p
+    }
+
+    #[test]
+    fn the_progress_line_has_bytes_rate_eta_and_parts() {
+        let line = progress_line("talk.mp4", &progress(1_048_576, 1_048_576.0));
+        assert_eq!(line, "talk.mp4  1.0/4.0 MB  1.0 MB/s  ETA 3s  (1/4 parts)");
+        let line = progress_line("a\x1b[2Jb\n.mp4", &progress(0, 0.0));
+        assert_eq!(line, "a[2Jb.mp4  0.0/4.0 MB  0.0 MB/s  ETA ?  (1/4 parts)");
+    }
+}
