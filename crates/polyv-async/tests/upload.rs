@@ -356,3 +356,22 @@ async fn a_missing_file_is_an_error_not_a_panic() {
     assert!(err.to_string().contains("clip.mp4"), "{err}");
     assert!(stand.seen.lock().unwrap().inits.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_runs_as_a_spawned_task() {
+    // The future is Send: it can be handed to tokio::spawn.
+    let stand = Stand::start();
+    let dir = temp_dir("spawned");
+    let (path, _) = write_file(&dir, 250_000);
+    let client = stand.client();
+    let options = UploadOptions::new()
+        .part_size(PART)
+        .state_dir(dir.join("states"));
+    let done = tokio::spawn(async move { client.upload(path, options).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.bytes, 250_000);
+    assert_eq!(stand.seen.lock().unwrap().completes.len(), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
