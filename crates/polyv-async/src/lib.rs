@@ -38,6 +38,7 @@
 
 mod limiter;
 mod pages;
+mod upload;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -55,6 +56,10 @@ pub use polyv_core::{
 pub use reqwest;
 /// The `rustls` of [`tls_config`].
 pub use rustls;
+pub use upload::{
+    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, is_cancelled,
+    upload_plan,
+};
 
 /// An async Polyv client.
 ///

@@ -6,7 +6,7 @@
 use futures_util::StreamExt;
 use polyv_async::core::{Endpoint, Paged, Progress};
 use polyv_async::{Client, Config, Error};
-use polyv_conformance::Subject;
+use polyv_conformance::{Subject, UploadDone, UploadRun};
 use tokio::runtime::Runtime;
 
 struct Async {
@@ -33,6 +33,30 @@ impl Async {
     }
     fn call<E: Endpoint + Sync>(&self, endpoint: &E) -> Result<E::Data, Error> {
         self.runtime.block_on(self.client.call(endpoint))
+    }
+    /// `Client::upload` with the run's options; the stop is the cancel flag.
+    fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let stop = run.stop_after_parts;
+        let options = polyv_async::UploadOptions::new()
+            .part_size(run.part_size)
+            .parallel(run.parallel)
+            .state_dir(run.state_dir)
+            .cancel_flag(cancel)
+            .on_progress(move |p| {
+                if stop.is_some_and(|n| p.parts_sent >= n) {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            });
+        self.runtime
+            .block_on(self.client.upload(run.path, options))
+            .map(|done| UploadDone {
+                vid: done.vid,
+                resumed: done.resumed,
+            })
     }
     fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)
     where
@@ -71,6 +95,9 @@ macro_rules! adapter {
             }
             fn debug(&self) -> String {
                 format!("{:?}", self.0.client)
+            }
+            fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
+                self.0.upload(run)
             }
         }
     };

@@ -53,6 +53,7 @@
 mod limiter;
 mod pages;
 mod transport;
+mod upload;
 
 use std::fmt;
 use std::sync::Arc;
@@ -66,6 +67,10 @@ pub use pages::{Items, Pages, Videos};
 pub use polyv_core::{
     self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,
     RawCall, RetryPolicy, TransportErrorKind, Video, VideoStatus,
+};
+pub use upload::{
+    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, is_cancelled,
+    upload_plan,
 };
 
 /// A blocking Polyv client.

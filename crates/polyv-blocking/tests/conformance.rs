@@ -4,7 +4,30 @@
 
 use polyv_blocking::core::{Endpoint, Paged, Progress};
 use polyv_blocking::{Client, Config, Error};
-use polyv_conformance::Subject;
+use polyv_conformance::{Subject, UploadDone, UploadRun};
+
+/// `Client::upload` with the run's options; the stop is the cancel flag.
+fn upload(client: &Client, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let stop = run.stop_after_parts;
+    let options = polyv_blocking::UploadOptions::new()
+        .part_size(run.part_size)
+        .parallel(run.parallel)
+        .state_dir(run.state_dir)
+        .cancel_flag(cancel)
+        .on_progress(move |p| {
+            if stop.is_some_and(|n| p.parts_sent >= n) {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+    client.upload(run.path, options).map(|done| UploadDone {
+        vid: done.vid,
+        resumed: done.resumed,
+    })
+}
 
 macro_rules! adapter {
     ($name:ident, $fetch_ahead:expr) => {
@@ -34,6 +57,9 @@ macro_rules! adapter {
             }
             fn debug(&self) -> String {
                 format!("{:?}", self.0)
+            }
+            fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
+                upload(&self.0, run)
             }
         }
     };

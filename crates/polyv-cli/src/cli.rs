@@ -156,6 +156,17 @@ pub(crate) enum VideosCommand {
     /// Move videos into a category (POST /v2/video/{userid}/changeCata).
     /// Asks on a terminal, otherwise needs --yes
     Move(MoveArgs),
+
+    /// Upload video files, each as a new video; prints {vid, file, bytes,
+    /// seconds} per file. Resumable: an interrupted upload (Ctrl-C, a lost
+    /// connection) continues where it stopped when the same command runs
+    /// again, with the same vid (state in $XDG_CACHE_HOME/polyv/uploads)
+    Upload(UploadArgs),
+
+    /// Ask Polyv to fetch videos from URLs (POST
+    /// /v2/video/grab/{userid}/upload/multi, 100 URLs a call); Polyv fetches
+    /// them later. Prints {url, accepted} per URL
+    FetchUrl(FetchUrlArgs),
 }
 
 /// `polyv categories ...`
@@ -289,6 +300,68 @@ pub(crate) struct MoveArgs {
     pub(crate) to: u64,
     #[command(flatten)]
     pub(crate) confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `polyv videos upload`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct UploadArgs {
+    /// The files
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<std::path::PathBuf>,
+    /// The title [default: the file's name without extension]
+    #[arg(long, value_name = "T")]
+    pub(crate) title: Option<String>,
+    /// The description (describ)
+    #[arg(long, value_name = "D")]
+    pub(crate) description: Option<String>,
+    /// Tags, comma-separated (tag)
+    #[arg(long, value_name = "T,T")]
+    pub(crate) tag: Option<String>,
+    /// The category to upload into (cataid)
+    #[arg(long, value_name = "ID")]
+    pub(crate) cataid: Option<u64>,
+    /// Parts in flight at once, 1-64
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = value_parser!(u16).range(1..=64))]
+    pub(crate) parallel: u16,
+    /// Part size in bytes, at least 100K; K, M or G (binary) may follow
+    /// [default: 8M, more for files over 78G]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_negative_numbers = true)]
+    pub(crate) part_size: Option<u64>,
+    /// Forget a saved upload of these files and upload each as a new video
+    /// (when the saved one cannot be resumed, e.g. its video was deleted)
+    #[arg(long)]
+    pub(crate) restart: bool,
+    /// Stop after this many parts of this run, as Ctrl-C would (for tests
+    /// of resuming)
+    #[arg(long, value_name = "N", hide = true)]
+    pub(crate) stop_after_parts: Option<u32>,
+    #[command(flatten)]
+    pub(crate) output: UploadOutputArgs,
+}
+
+/// The output flags of `videos upload`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct UploadOutputArgs {
+    /// Output format [default: table when stdout is a terminal, jsonl otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+
+    /// Print the plan (parts and their sizes per file) and send nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `polyv videos fetch-url`
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FetchUrlArgs {
+    /// The URLs (http or https)
+    #[arg(value_name = "URL", required = true)]
+    pub(crate) urls: Vec<String>,
+    /// The category of the fetched videos (cataid)
+    #[arg(long, value_name = "ID")]
+    pub(crate) cataid: Option<u64>,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
@@ -583,7 +656,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a size in bytes (e.g. 65536, 512K, 32M, 1G)"))?;
     if n == 0 {
-        return Err("the body limit must be at least 1 byte".into());
+        return Err("a size must be at least 1 byte".into());
     }
     n.checked_mul(1 << shift)
         .ok_or_else(|| format!("{text:?} is too large"))

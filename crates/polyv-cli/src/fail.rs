@@ -20,6 +20,9 @@ pub(crate) enum Status {
     /// 4: the command finished, but some records could not be read (each
     /// was reported on stderr; every other record was written).
     Incomplete = 4,
+    /// 130: stopped on request before finishing (an upload cancelled;
+    /// running the same command again resumes it).
+    Stopped = 130,
 }
 
 impl From<Status> for ExitCode {
@@ -54,6 +57,14 @@ pub(crate) enum Failure {
         /// The `error:` line.
         error: String,
         /// The `hint:` line.
+        hint: String,
+    },
+    /// Stopped on request before finishing (an upload cancelled): the
+    /// `stopped:` line, then the `hint:` line; exit status 130.
+    Stopped {
+        /// What was done before the stop.
+        error: String,
+        /// How to continue.
         hint: String,
     },
     /// A failure, then one more `hint:` line of the command's own (the
@@ -204,6 +215,13 @@ pub(crate) fn report(failure: &Failure, retries: u32) -> Status {
             Status::Usage,
             vec![
                 format!("error: {}", printable(error)),
+                format!("hint: {}", printable(hint)),
+            ],
+        ),
+        Failure::Stopped { error, hint } => (
+            Status::Stopped,
+            vec![
+                format!("stopped: {}", printable(error)),
                 format!("hint: {}", printable(hint)),
             ],
         ),

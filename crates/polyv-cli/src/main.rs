@@ -16,6 +16,7 @@ mod progress;
 mod records;
 mod render;
 mod run;
+mod upload;
 mod vod;
 
 use std::io::{IsTerminal, Write};

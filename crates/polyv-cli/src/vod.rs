@@ -52,6 +52,8 @@ pub(crate) fn videos(global: &GlobalArgs, command: VideosCommand) -> Result<(), 
         VideosCommand::Update(args) => update(global, &args),
         VideosCommand::Delete(args) => delete(global, &args),
         VideosCommand::Move(args) => move_videos(global, &args),
+        VideosCommand::Upload(args) => crate::upload::upload(global, &args),
+        VideosCommand::FetchUrl(args) => crate::upload::fetch_url(global, &args),
     }
 }
 
@@ -81,13 +83,13 @@ pub(crate) fn stats(global: &GlobalArgs, command: StatsCommand) -> Result<(), Fa
 
 /// A client for the command, and the in-process mock it talks to with
 /// `--mock` (kept alive as long as the client).
-struct Session {
-    client: Client,
+pub(crate) struct Session {
+    pub(crate) client: Client,
     #[cfg(feature = "mock")]
     _mock: Option<MockServer>,
 }
 
-fn session(global: &GlobalArgs) -> Result<Session, Failure> {
+pub(crate) fn session(global: &GlobalArgs) -> Result<Session, Failure> {
     #[cfg(feature = "mock")]
     if global.mock {
         let server = start_mock(MOCK_VIDEOS)?;
@@ -113,9 +115,9 @@ fn session(global: &GlobalArgs) -> Result<Session, Failure> {
     })
 }
 
-type Stdout = BufWriter<StdoutLock<'static>>;
+pub(crate) type Stdout = BufWriter<StdoutLock<'static>>;
 
-fn stdout() -> Stdout {
+pub(crate) fn stdout() -> Stdout {
     BufWriter::with_capacity(64 * 1024, io::stdout().lock())
 }
 

@@ -18,6 +18,9 @@ mod nothing_lost;
 mod pagination;
 mod retries;
 mod safety;
+mod upload;
+
+pub use upload::{UploadDone, UploadRun};
 
 use polyv_core::{
     Config, Credentials, Endpoint, Error, GetByUploader, Order, Page, Paged, Progress, RateLimit,
@@ -51,6 +54,8 @@ pub trait Subject: Sized {
     fn debug(&self) -> String;
     /// How many page requests a walk keeps in flight (1: one after the other).
     fn fetch_ahead(&self) -> usize;
+    /// Uploads a file with the client's `Client::upload` as `run` says.
+    fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error>;
 
     /// One page of get-by-uploader.
     fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
@@ -124,7 +129,13 @@ macro_rules! conformance_tests {
             play_times_keep_the_callers_order,
             form_posts_and_fixed_subset_signatures_pass_the_mocks_verifier,
             reads_match_the_account,
-            writes_show_in_later_reads
+            writes_show_in_later_reads,
+            upload_becomes_one_listed_video,
+            upload_resumes_from_a_saved_state,
+            upload_refreshes_expired_credentials,
+            upload_restarts_after_no_such_upload,
+            upload_reports_callback_failures,
+            upload_resends_a_dropped_part
         );
     };
     (@cases $subject:ty; $($case:ident),* $(,)?) => {
@@ -206,6 +217,11 @@ pub mod cases {
     pub use crate::pagination::*;
     pub use crate::retries::*;
     pub use crate::safety::*;
+    pub use crate::upload::{
+        upload_becomes_one_listed_video, upload_refreshes_expired_credentials,
+        upload_reports_callback_failures, upload_resends_a_dropped_part,
+        upload_restarts_after_no_such_upload, upload_resumes_from_a_saved_state,
+    };
 }
 
 /// Runs `f` with a trace-level subscriber on this thread and returns what it logged.

@@ -1038,6 +1038,19 @@ mod tests {
             "http://up.example.com/d/%E8%A7%86%E9%A2%91%201.mp4?uploads"
         );
         assert_eq!(object.canonical_resource(&[]), "/b/d/视频 1.mp4");
+        // Brackets and colons only as an authority has them.
+        for bad in ["[", "a]", "[::1", "a:b:c"] {
+            assert!(
+                OssObject::new(UrlScheme::Https, bad, "b", "k").is_err(),
+                "{bad}"
+            );
+        }
+        for good in ["[::1]:8080", "127.0.0.1:9000", "up.example.com"] {
+            assert!(
+                OssObject::new(UrlScheme::Https, good, "b", "k").is_ok(),
+                "{good}"
+            );
+        }
     }
 
     #[test]

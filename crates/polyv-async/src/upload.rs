@@ -1,0 +1,729 @@
+//! Uploading a file: a loop around [`polyv_core::upload::Upload`], which
+//! decides everything. This module only performs its actions: `init` and
+//! `token` through [`Client::call`], OSS requests with the client's reqwest
+//! client (several parts in flight in one task, each read from the file
+//! with `tokio::fs` just before it is sent), the resume state written
+//! atomically to the cache directory.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::FutureExt as _;
+use futures_util::stream::{FuturesUnordered, StreamExt as _};
+use polyv_core::Error;
+use polyv_core::upload::{
+    Action, DEFAULT_CONCURRENCY, Failure, FileIdentity, GrabItem, GrabUrls, InitUpload, Part,
+    PartPlan, RefreshUploadToken, RequestHead, ResumeState, Upload, UploadTicket, UrlScheme,
+};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+
+use crate::Client;
+
+/// Called with the progress of an upload after every part. of an upload after every part.
+pub type ProgressFn = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
+
+/// How to upload a file with [`Client::upload`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::AtomicBool;
+/// use polyv_async::UploadOptions;
+///
+/// let cancel = Arc::new(AtomicBool::new(false));
+/// let options = UploadOptions::new()
+///     .title("Talk")
+///     .tags(["conference", "2026"])
+///     .part_size(1024 * 1024)
+///     .parallel(4)
+///     .cancel_flag(cancel.clone())
+///     .on_progress(|p| eprintln!("{} of {} bytes, {:.0} B/s", p.bytes_done, p.bytes_total, p.rate));
+/// assert_eq!(options.get_parallel(), 4);
+/// ```
+#[derive(Clone, Default)]
+pub struct UploadOptions {
+    title: Option<String>,
+    description: Option<String>,
+    tags: Vec<String>,
+    cataid: Option<u64>,
+    part_size: Option<u64>,
+    parallel: Option<usize>,
+    progress: Option<ProgressFn>,
+    cancel: Option<Arc<AtomicBool>>,
+    state_dir: Option<PathBuf>,
+    restart: bool,
+}
+
+impl std::fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("title", &self.title)
+            .field("description", &self.description)
+            .field("tags", &self.tags)
+            .field("cataid", &self.cataid)
+            .field("part_size", &self.part_size)
+            .field("parallel", &self.parallel)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .field("state_dir", &self.state_dir)
+            .field("restart", &self.restart)
+            .finish()
+    }
+}
+
+impl UploadOptions {
+    /// The defaults: the file's name (without extension) as title, the
+    /// planner's part size, [`DEFAULT_CONCURRENCY`] parts in flight, the
+    /// default resume-state directory ([`default_state_dir`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The video's title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// The video's description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// The video's tags.
+    pub fn tags<I, S>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The category to upload into.
+    pub fn cataid(mut self, cataid: u64) -> Self {
+        self.cataid = Some(cataid);
+        self
+    }
+
+    /// The part size in bytes (at least 100 KB; the planner grows it for
+    /// huge files). A resumed upload keeps its saved part size.
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.part_size = Some(bytes);
+        self
+    }
+
+    /// How many parts are in flight at once (1 to 64; default 4). Each part
+    /// in flight is read into memory just before it is sent, so memory use
+    /// is bounded by this times the part size.
+    pub fn parallel(mut self, parts: usize) -> Self {
+        self.parallel = Some(parts);
+        self
+    }
+
+    /// The number of parts in flight at once.
+    pub fn get_parallel(&self) -> usize {
+        self.parallel.unwrap_or(DEFAULT_CONCURRENCY)
+    }
+
+    /// Called (in the upload's task) after every finished part.
+    pub fn on_progress(
+        mut self,
+        progress: impl Fn(&UploadProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+
+    /// When this flag becomes `true`, the upload starts no new request,
+    /// waits for the parts in flight, saves its state and returns
+    /// [`Error::InvalidInput`] saying that running it again resumes
+    /// ([`is_cancelled`] tells this error apart).
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Where resume states are kept (default: [`default_state_dir`]).
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Ignore a saved upload of the same file and start a new video (the
+    /// saved one is overwritten; its vid stays incomplete). For a saved
+    /// upload that cannot be resumed any more (its video was deleted).
+    pub fn restart(mut self, yes: bool) -> Self {
+        self.restart = yes;
+        self
+    }
+
+    fn init(&self, path: &Path, size: u64) -> Result<InitUpload, Error> {
+        let title = match &self.title {
+            Some(title) => title.clone(),
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "video".to_owned()),
+        };
+        let mut init = InitUpload::new(title, size)?;
+        if let Some(description) = &self.description {
+            init = init.description(description.clone());
+        }
+        if !self.tags.is_empty() {
+            init = init.tags(self.tags.iter().cloned())?;
+        }
+        if let Some(cataid) = self.cataid {
+            init = init.cataid(cataid)?;
+        }
+        Ok(init)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
+    }
+}
+
+/// The plan [`Client::upload`] would use for a file of `size` bytes with
+/// this part size (none: the default), e.g. for a dry run.
+///
+/// ```
+/// let plan = polyv_async::upload_plan(1_000_000, Some(100 * 1024))?;
+/// assert_eq!(plan.part_count(), 10);
+/// # Ok::<(), polyv_async::Error>(())
+/// ```
+pub fn upload_plan(size: u64, part_size: Option<u64>) -> Result<PartPlan, Error> {
+    match part_size {
+        Some(part_size) => PartPlan::with_part_size(size, part_size),
+        None => PartPlan::new(size),
+    }
+}
+
+/// The default resume-state directory: `$XDG_CACHE_HOME/polyv/uploads`,
+/// else `$HOME/.cache/polyv/uploads`; `None` when neither is set.
+///
+/// ```
+/// if let Some(dir) = polyv_async::default_state_dir() {
+///     assert!(dir.ends_with("polyv/uploads"));
+/// }
+/// ```
+pub fn default_state_dir() -> Option<PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(cache) = non_empty("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(cache).join("polyv").join("uploads"));
+    }
+    non_empty("HOME").map(|home| {
+        PathBuf::from(home)
+            .join(".cache")
+            .join("polyv")
+            .join("uploads")
+    })
+}
+
+/// Whether `error` is the one [`Client::upload`] returns when cancelled
+/// through [`UploadOptions::cancel_flag`].
+pub fn is_cancelled(error: &Error) -> bool {
+    matches!(error, Error::InvalidInput(message) if message.starts_with(CANCELLED))
+}
+
+const CANCELLED: &str = "upload cancelled";
+
+/// The progress of one upload.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct UploadProgress {
+    /// The file.
+    pub path: PathBuf,
+    /// Bytes stored so far (finished parts, including those of an earlier run).
+    pub bytes_done: u64,
+    /// The file's size.
+    pub bytes_total: u64,
+    /// Parts stored so far.
+    pub parts_done: u32,
+    /// The plan's number of parts.
+    pub parts_total: u32,
+    /// Parts stored by this run (less than `parts_done` when resumed).
+    pub parts_sent: u32,
+    /// Bytes per second sent by this run so far.
+    pub rate: f64,
+    /// Seconds since this run started.
+    pub elapsed: f64,
+}
+
+impl UploadProgress {
+    /// Seconds until done at the current rate, when there is one.
+    pub fn eta_secs(&self) -> Option<f64> {
+        (self.rate > 0.0)
+            .then(|| self.bytes_total.saturating_sub(self.bytes_done) as f64 / self.rate)
+    }
+}
+
+/// A finished upload.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Uploaded {
+    /// The new video's id.
+    pub vid: String,
+    /// The file.
+    pub path: PathBuf,
+    /// The file's size.
+    pub bytes: u64,
+    /// Seconds this run took.
+    pub seconds: f64,
+    /// Whether this run continued a saved upload.
+    pub resumed: bool,
+    /// Bytes this run sent (less than `bytes` when resumed).
+    pub bytes_sent: u64,
+}
+
+/// A worker's answer for one part.
+struct PartAnswer {
+    part: Part,
+    upload_id: String,
+    outcome: Result<(u16, Option<String>, Vec<u8>), Error>,
+}
+
+type PartFuture<'a> = Pin<Box<dyn std::future::Future<Output = PartAnswer> + Send + 'a>>;
+
+fn now_ms() -> u64 {
+    polyv_core::driver::unix_ms(SystemTime::now())
+}
+
+impl Client {
+    /// Uploads the file at `path` as a new video and returns its vid,
+    /// resuming a saved upload of the same file (same path, size and
+    /// modification time) when there is one: no second video is created.
+    ///
+    /// The state is saved (atomically: a temp file renamed) in the options'
+    /// state directory, as `{user_id}-{FileIdentity::cache_key}.json`, after
+    /// every step and deleted when done; a failed or cancelled upload keeps
+    /// it ([`UploadOptions::restart`] ignores it). Parts are read from the file as they are
+    /// sent; at most [`UploadOptions::parallel`] are in flight (polled by
+    /// this future: no task is spawned). Dropping the future stops the
+    /// upload where the last saved state left it.
+    ///
+    /// ```no_run
+    /// use polyv_async::{Client, UploadOptions};
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let done = client.upload("talk.mp4", UploadOptions::new().title("Talk").cataid(1)).await?;
+    /// println!("{} ({} bytes in {:.1} s)", done.vid, done.bytes, done.seconds);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload(
+        &self,
+        path: impl AsRef<Path>,
+        options: UploadOptions,
+    ) -> Result<Uploaded, Error> {
+        let path = path.as_ref();
+        let started = Instant::now();
+        let io_err = |what: &str, e: io::Error| {
+            Error::InvalidInput(format!("{what} {}: {e}", path.display()))
+        };
+        let absolute = tokio::fs::canonicalize(path)
+            .await
+            .map_err(|e| io_err("cannot open", e))?;
+        let meta = tokio::fs::metadata(&absolute)
+            .await
+            .map_err(|e| io_err("cannot read", e))?;
+        if !meta.is_file() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a file",
+                path.display()
+            )));
+        }
+        let modified_ms = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let file = FileIdentity::new(absolute.to_string_lossy(), meta.len(), modified_ms);
+        let state_dir = match &options.state_dir {
+            Some(dir) => dir.clone(),
+            None => default_state_dir().ok_or(Error::MissingEnv("XDG_CACHE_HOME or HOME"))?,
+        };
+        // One account's saved upload is never resumed by another.
+        let state_file = state_dir.join(format!(
+            "{}-{}.json",
+            self.config().credentials().user_id().as_str(),
+            file.cache_key()
+        ));
+        let scheme = UrlScheme::of_base_url(self.config().base_url());
+        let parallel = options.get_parallel();
+        let saved = tokio::fs::read(&state_file)
+            .await
+            .ok()
+            .and_then(|json| ResumeState::from_json(&json).ok())
+            .filter(|saved| !options.restart && saved.matches(&file));
+        let (mut upload, resumed) = match saved {
+            Some(saved) => (Upload::resume(saved, &file, scheme, parallel)?, true),
+            None => {
+                let plan = upload_plan(file.size, options.part_size)?;
+                (Upload::new(file.clone(), plan, scheme, parallel)?, false)
+            }
+        };
+        let init = options.init(path, file.size)?;
+        let start_bytes = upload.bytes_done();
+        let mut run = Run {
+            client: self,
+            options: &options,
+            path: &absolute,
+            state_dir: &state_dir,
+            state_file: &state_file,
+            started,
+            start_bytes,
+            start_parts: upload.parts_done(),
+        };
+        let vid = run.lead(&mut upload, &init).await?;
+        Ok(Uploaded {
+            vid,
+            path: absolute,
+            bytes: file.size,
+            seconds: started.elapsed().as_secs_f64(),
+            resumed,
+            bytes_sent: file.size.saturating_sub(start_bytes),
+        })
+    }
+
+    /// Asks Polyv to fetch videos from URLs (up to 100 per call; more are
+    /// sent in several calls, in order) into category `cataid` (none: the
+    /// default). Polyv accepts them and fetches later; the results arrive
+    /// by its callbacks. Returns the number of calls made.
+    ///
+    /// A call that fails stops the rest: the URLs of earlier calls were
+    /// accepted. A fetch call is never resent once it may have arrived.
+    ///
+    /// ```no_run
+    /// use polyv_async::Client;
+    ///
+    /// # async fn run(client: Client) -> Result<(), polyv_async::Error> {
+    /// let calls = client.fetch_urls(["https://media.example/a.mp4"], Some(1)).await?;
+    /// assert_eq!(calls, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_urls<I, S>(&self, urls: I, cataid: Option<u64>) -> Result<usize, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let items = urls
+            .into_iter()
+            .map(GrabItem::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let batches = GrabUrls::in_batches(items)?;
+        let batches = match cataid {
+            Some(cataid) => batches
+                .into_iter()
+                .map(|b| b.cataid(cataid))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => batches,
+        };
+        for batch in &batches {
+            self.call(batch).await?;
+        }
+        Ok(batches.len())
+    }
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    options: &'a UploadOptions,
+    path: &'a Path,
+    state_dir: &'a Path,
+    state_file: &'a Path,
+    started: Instant,
+    start_bytes: u64,
+    start_parts: u32,
+}
+
+impl<'a> Run<'a> {
+    async fn lead(&mut self, upload: &mut Upload, init: &InitUpload) -> Result<String, Error> {
+        let client = self.client;
+        let path = self.path;
+        let mut in_flight: FuturesUnordered<PartFuture<'a>> = FuturesUnordered::new();
+        loop {
+            if self.options.cancelled() {
+                while let Some(answer) = in_flight.next().await {
+                    report(upload, answer);
+                }
+                // The parts that finished are kept; whatever else the
+                // state machine expected is simply never sent.
+                self.save(upload).await?;
+                return Err(Error::InvalidInput(format!(
+                    "{CANCELLED}: {} of {} parts of {} are stored; running the same upload again resumes it",
+                    upload.parts_done(),
+                    upload.plan().part_count(),
+                    self.path.display()
+                )));
+            }
+            // Take in every answer that has already arrived.
+            while let Some(Some(answer)) = in_flight.next().now_or_never() {
+                report(upload, answer);
+                self.progress(upload);
+            }
+            match upload.next(now_ms()) {
+                Action::Init => {
+                    let answer: Result<UploadTicket, Error> = client.call(init).await;
+                    match answer {
+                        Ok(ticket) => upload.on_ticket(&ticket, now_ms()),
+                        Err(err) => upload.on_init_failed(err),
+                    }
+                }
+                Action::ResumeInit { vid } => {
+                    let answer = match InitUpload::resume(vid, upload.plan().file_size()) {
+                        Ok(resume) => client.call(&resume).await,
+                        Err(err) => Err(err),
+                    };
+                    match answer {
+                        Ok(ticket) => upload.on_ticket(&ticket, now_ms()),
+                        Err(err) => upload.on_init_failed(err),
+                    }
+                }
+                Action::Save => self.save(upload).await?,
+                Action::RefreshCredentials => match client.call(&RefreshUploadToken).await {
+                    Ok(ticket) => upload.on_credentials(&ticket, now_ms()),
+                    Err(err) => upload.on_refresh_failed(err),
+                },
+                Action::Initiate { attempt } => {
+                    back_off(client, attempt).await;
+                    let request = upload
+                        .oss()
+                        .ok_or_else(no_credentials)
+                        .and_then(|oss| oss.initiate(SystemTime::now()));
+                    let sent = match request {
+                        Ok(request) => client.send(request, false).await,
+                        Err(err) => Err(err),
+                    };
+                    match sent {
+                        Ok(response) => {
+                            upload.on_initiate_response(response.status, &response.body);
+                        }
+                        Err(err) => upload.on_initiate_failed(Failure::Transport(err)),
+                    }
+                }
+                Action::UploadPart {
+                    part,
+                    upload_id,
+                    attempt,
+                } => {
+                    let head = upload.oss().ok_or_else(no_credentials).and_then(|oss| {
+                        oss.upload_part_head(part.number, &upload_id, part.len, SystemTime::now())
+                    });
+                    match head {
+                        Ok(head) => in_flight.push(Box::pin(send_part(
+                            client, path, part, upload_id, attempt, head,
+                        ))),
+                        Err(err) => {
+                            upload.on_part_failed(part.number, &upload_id, Failure::Transport(err));
+                        }
+                    }
+                }
+                Action::Complete {
+                    upload_id,
+                    parts,
+                    attempt,
+                } => {
+                    back_off(client, attempt).await;
+                    let request = upload.oss().ok_or_else(no_credentials).and_then(|oss| {
+                        oss.complete(&upload_id, &parts, upload.callback(), SystemTime::now())
+                    });
+                    let sent = match request {
+                        Ok(request) => client.send(request, false).await,
+                        Err(err) => Err(err),
+                    };
+                    match sent {
+                        Ok(response) => {
+                            upload.on_complete_response(response.status, &response.body);
+                        }
+                        Err(err) => upload.on_complete_failed(Failure::Transport(err)),
+                    }
+                }
+                Action::Wait => {
+                    if in_flight.is_empty() {
+                        // Nothing can wake us: the state machine waits for
+                        // an answer that will never come.
+                        return Err(Error::InvalidInput(
+                            "the upload waits for no request in flight".to_owned(),
+                        ));
+                    }
+                    // Wake now and then to notice a cancellation.
+                    if let Ok(Some(answer)) =
+                        tokio::time::timeout(Duration::from_millis(200), in_flight.next()).await
+                    {
+                        report(upload, answer);
+                        self.progress(upload);
+                    }
+                }
+                Action::Done { vid } => {
+                    self.progress(upload);
+                    match tokio::fs::remove_file(self.state_file).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not delete the upload's saved state");
+                        }
+                    }
+                    return Ok(vid);
+                }
+                Action::Failed(err) => return Err(err),
+                other => {
+                    return Err(Error::InvalidInput(format!(
+                        "this client cannot perform the upload action {other:?}"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Writes the resume state: a temp file beside it, then a rename.
+    async fn save(&self, upload: &Upload) -> Result<(), Error> {
+        let json = upload.resume_state().to_json()?;
+        let failed = |e: io::Error| {
+            Error::InvalidInput(format!(
+                "cannot save the upload's state in {}: {e}",
+                self.state_dir.display()
+            ))
+        };
+        tokio::fs::create_dir_all(self.state_dir)
+            .await
+            .map_err(failed)?;
+        let temp = self
+            .state_file
+            .with_extension(format!("json.{}.tmp", std::process::id()));
+        tokio::fs::write(&temp, json.as_bytes())
+            .await
+            .map_err(failed)?;
+        tokio::fs::rename(&temp, self.state_file)
+            .await
+            .map_err(failed)
+    }
+
+    fn progress(&self, upload: &Upload) {
+        if let Some(progress) = &self.options.progress {
+            let elapsed = self.started.elapsed().as_secs_f64();
+            let sent = upload.bytes_done().saturating_sub(self.start_bytes);
+            progress(&UploadProgress {
+                path: self.path.to_path_buf(),
+                bytes_done: upload.bytes_done(),
+                bytes_total: upload.plan().file_size(),
+                parts_done: upload.parts_done(),
+                parts_total: upload.plan().part_count(),
+                parts_sent: upload.parts_done().saturating_sub(self.start_parts),
+                rate: if elapsed > 0.0 {
+                    sent as f64 / elapsed
+                } else {
+                    0.0
+                },
+                elapsed,
+            });
+        }
+    }
+}
+
+async fn back_off(client: &Client, attempt: u32) {
+    if attempt > 0 {
+        let delay = client.config().retry().backoff(attempt, fastrand::f64());
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn no_credentials() -> Error {
+    Error::InvalidInput("the upload has no OSS credentials yet".to_owned())
+}
+
+/// Hands a part's answer to the state machine.
+fn report(upload: &mut Upload, answer: PartAnswer) {
+    match answer.outcome {
+        Ok((status, etag, body)) => upload.on_part_response(
+            answer.part.number,
+            &answer.upload_id,
+            status,
+            etag.as_deref(),
+            &body,
+        ),
+        Err(err) => {
+            upload.on_part_failed(
+                answer.part.number,
+                &answer.upload_id,
+                Failure::Transport(err),
+            );
+        }
+    }
+}
+
+/// Reads one part (`part.len` bytes from `part.offset`) and sends it.
+async fn send_part(
+    client: &Client,
+    path: &Path,
+    part: Part,
+    upload_id: String,
+    attempt: u32,
+    head: RequestHead,
+) -> PartAnswer {
+    back_off(client, attempt).await;
+    let outcome = read_and_send(client, path, part, head).await;
+    PartAnswer {
+        part,
+        upload_id,
+        outcome,
+    }
+}
+
+async fn read_and_send(
+    client: &Client,
+    path: &Path,
+    part: Part,
+    head: RequestHead,
+) -> Result<(u16, Option<String>, Vec<u8>), Error> {
+    let io_err = |e: io::Error| Error::InvalidInput(format!("cannot read {}: {e}", path.display()));
+    let len = usize::try_from(part.len).map_err(|_| {
+        Error::InvalidInput(format!("a part of {} bytes is too large here", part.len))
+    })?;
+    let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
+    file.seek(io::SeekFrom::Start(part.offset))
+        .await
+        .map_err(io_err)?;
+    let mut body = vec![0; len];
+    file.read_exact(&mut body).await.map_err(io_err)?;
+    let (parts, ()) = head.into_parts();
+    let url = reqwest::Url::parse(&parts.uri.to_string())
+        .map_err(|err| Error::InvalidInput(format!("the request URL does not parse: {err}")))?;
+    let config = client.config();
+    // The per-attempt timeout, plus a second per 64 KiB of the part (a big
+    // part on a slow link takes long).
+    let timeout = config.timeout() + Duration::from_secs(part.len / (64 * 1024));
+    // No Content-Type: none is signed.
+    let response = client
+        .inner
+        .http
+        .request(parts.method, url)
+        .headers(parts.headers)
+        .timeout(timeout)
+        .body(body)
+        .send()
+        .await
+        .map_err(crate::map_reqwest_error)?;
+    let status = response.status().as_u16();
+    let etag = response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let limit = config.max_body_bytes();
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(crate::map_reqwest_error)? {
+        if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
+            return Err(Error::BodyTooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((status, etag, bytes))
+}

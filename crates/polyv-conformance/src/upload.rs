@@ -1,0 +1,232 @@
+//! Cases: uploading a file through the mock's Polyv and OSS sides (its own
+//! V1 signature and security-token checks), resuming from a saved state,
+//! and the mock's upload faults.
+
+use std::path::{Path, PathBuf};
+
+use polyv_mock::UploadFault;
+
+use crate::*;
+
+/// How [`Subject::upload`] uploads: the client's `Client::upload` with
+/// these options.
+#[derive(Debug, Clone)]
+pub struct UploadRun<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// The part size in bytes.
+    pub part_size: u64,
+    /// Parts in flight.
+    pub parallel: usize,
+    /// Where saved states go.
+    pub state_dir: &'a Path,
+    /// Cancel (through the client's cancellation flag) once this run has
+    /// stored this many parts.
+    pub stop_after_parts: Option<u32>,
+}
+
+/// What [`Subject::upload`] returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadDone {
+    /// The video's id.
+    pub vid: String,
+    /// Whether the run continued a saved upload.
+    pub resumed: bool,
+}
+
+const PART: u64 = 100 * 1024;
+const SIZE: usize = 1_250_000; // 13 parts
+
+/// A temp directory with a generated file and a state directory, removed
+/// when dropped.
+struct Scratch {
+    dir: PathBuf,
+    file: PathBuf,
+    data: Vec<u8>,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "polyv-conformance-{name}-{}-{nanos:x}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let data: Vec<u8> = (0..SIZE).map(|i| (i * 17 % 241) as u8).collect();
+        let file = dir.join("lecture.mp4");
+        std::fs::write(&file, &data).unwrap_or_else(|e| panic!("{e}"));
+        Self { dir, file, data }
+    }
+
+    fn run(&self, stop_after_parts: Option<u32>) -> UploadRun<'_> {
+        UploadRun {
+            path: &self.file,
+            part_size: PART,
+            parallel: 3,
+            state_dir: &self.dir,
+            stop_after_parts,
+        }
+    }
+
+    fn saved(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn object_key(vid: &str) -> String {
+    format!("polyvupload/{DEMO_USER_ID}/{vid}.mp4")
+}
+
+/// The upload finished as one video holding the file's bytes, with no saved
+/// state left.
+fn assert_one_video(server: &MockServer, scratch: &Scratch, done: &UploadDone) {
+    assert_eq!(server.uploaded_videos(), std::slice::from_ref(&done.vid));
+    assert_eq!(server.initiated_vids(), std::slice::from_ref(&done.vid));
+    assert!(
+        server.object(&object_key(&done.vid)).as_deref() == Some(scratch.data.as_slice()),
+        "the stored object is not the file"
+    );
+    assert_eq!(scratch.saved(), 0, "the saved state is deleted when done");
+}
+
+/// A file in 13 parts becomes one video that the listing shows.
+pub fn upload_becomes_one_listed_video<S: Subject>() {
+    let server = start(MockServer::builder().videos(2));
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("plain");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!done.resumed);
+    assert_one_video(&server, &scratch, &done);
+    let parts: u64 = server.all_parts_received().iter().map(|(_, n)| n).sum();
+    assert_eq!(parts, 13);
+    let q = GetByUploader::builder()
+        .page_size(1000)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listed = client.walk(&q);
+    assert!(
+        listed
+            .iter()
+            .any(|v| v.as_ref().is_ok_and(|v| v.vid() == done.vid)),
+        "the new video is not listed"
+    );
+}
+
+/// A cancelled upload resumes from its saved state: same vid, each part
+/// stored once, one video.
+pub fn upload_resumes_from_a_saved_state<S: Subject>() {
+    let server = start(MockServer::builder().videos(1));
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("resume");
+    let err = client.upload(&scratch.run(Some(4))).unwrap_err();
+    assert!(err.to_string().contains("upload cancelled"), "{err}");
+    assert_eq!(scratch.saved(), 1);
+    assert!(server.uploaded_videos().is_empty());
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(done.resumed);
+    assert_one_video(&server, &scratch, &done);
+    let counts = server.all_parts_received();
+    assert_eq!(counts.len(), 13);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+}
+
+/// Expired STS credentials are refreshed (`token`) and the same multipart
+/// upload goes on.
+pub fn upload_refreshes_expired_credentials<S: Subject>() {
+    let server = start(
+        MockServer::builder()
+            .videos(1)
+            .upload_fault(UploadFault::ExpireToken { times: 2 }),
+    );
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("token");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+    assert!(
+        server.requests().iter().any(|r| r.path.ends_with("/token")),
+        "no token call"
+    );
+}
+
+/// `404 NoSuchUpload` starts a new multipart upload for the same vid.
+pub fn upload_restarts_after_no_such_upload<S: Subject>() {
+    let server = start(
+        MockServer::builder()
+            .videos(1)
+            .upload_fault(UploadFault::NoSuchUpload { times: 1 }),
+    );
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("nosuch");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+}
+
+/// One `203 CallbackFailed` is retried; two are an error that says the
+/// bytes are stored, and the saved state stays.
+pub fn upload_reports_callback_failures<S: Subject>() {
+    let server = start(
+        MockServer::builder()
+            .videos(1)
+            .upload_fault(UploadFault::CallbackFailed { times: 1 }),
+    );
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("callback1");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+
+    let server = start(
+        MockServer::builder()
+            .videos(1)
+            .upload_fault(UploadFault::CallbackFailed { times: 2 }),
+    );
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("callback2");
+    let err = client.upload(&scratch.run(None)).unwrap_err();
+    assert!(matches!(err, Error::Api { code: 203, .. }), "{err:?}");
+    assert!(err.to_string().contains("stored"), "{err}");
+    assert!(server.uploaded_videos().is_empty());
+    assert_eq!(scratch.saved(), 1);
+}
+
+/// A part whose connection is dropped is sent again.
+pub fn upload_resends_a_dropped_part<S: Subject>() {
+    let server = start(
+        MockServer::builder()
+            .videos(1)
+            .upload_fault(UploadFault::DropPart { part: 2, times: 1 }),
+    );
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("drop");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+    assert_eq!(server.all_parts_received().len(), 13);
+}
