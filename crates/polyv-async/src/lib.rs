@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use polyv_core::driver::{Call, ClientState, Response, Step, Tick, unix_ms};
-use polyv_core::{Endpoint, Paged, redact_signed};
+use polyv_core::{Endpoint, Paged, TransportCause, redact_signed};
 
 pub use limiter::{LimiterFuture, RateLimiter};
 pub use pages::{Items, Pages, Videos};
@@ -386,9 +386,11 @@ impl Client {
                 Error::Transport {
                     kind: TransportErrorKind::Io,
                     message,
+                    cause,
                 } if closed_before_response(&message) => Error::Transport {
                     kind: TransportErrorKind::Closed,
                     message,
+                    cause,
                 },
                 other => other,
             })?;
@@ -469,9 +471,14 @@ fn map_reqwest_error(err: reqwest::Error) -> Error {
         // reqwest calls a body that broke off mid-read "error decoding
         // response body"; say what happened instead.
         Some(cause) => match transport_error(kind, cause) {
-            Error::Transport { kind, message } => Error::Transport {
+            Error::Transport {
+                kind,
+                message,
+                cause,
+            } => Error::Transport {
                 kind,
                 message: format!("reading the response body: {message}"),
+                cause,
             },
             other => other,
         },
@@ -495,7 +502,7 @@ fn closed_before_response(message: &str) -> bool {
 
 /// An [`Error::Transport`] whose message is the error and its sources, with
 /// any signature redacted.
-fn transport_error(kind: TransportErrorKind, err: &dyn std::error::Error) -> Error {
+fn transport_error(kind: TransportErrorKind, err: &(dyn std::error::Error + 'static)) -> Error {
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -509,6 +516,7 @@ fn transport_error(kind: TransportErrorKind, err: &dyn std::error::Error) -> Err
     Error::Transport {
         kind,
         message: redact_signed(&message),
+        cause: Some(TransportCause::of(err)),
     }
 }
 

@@ -200,6 +200,7 @@ where
                 return Err(Error::Transport {
                     kind: TransportErrorKind::Other,
                     message: format!("fetch-ahead: no worker thread to fetch page {page}: {why}"),
+                    cause: None,
                 });
             };
             self.in_flight -= 1;

@@ -9,7 +9,7 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use polyv_core::driver::Response;
-use polyv_core::{Config, Error, TransportErrorKind, http, redact_signed};
+use polyv_core::{Config, Error, TransportCause, TransportErrorKind, http, redact_signed};
 
 /// Builds the agent for a [`polyv_core::Config`]: no redirects, 4xx/5xx as
 /// plain responses, the configured timeouts and user agent. TLS is rustls
@@ -166,6 +166,7 @@ pub(crate) fn map_error(error: ureq::Error, phase: Phase) -> Error {
     Error::Transport {
         kind,
         message: redact_signed(&error.to_string()),
+        cause: Some(TransportCause::of(&error)),
     }
 }
 

@@ -317,6 +317,7 @@ mod tests {
                 Error::Transport {
                     kind: TransportErrorKind::Connect,
                     message: "refused".into(),
+                    cause: None,
                 },
                 Status::Trouble,
             ),
@@ -388,6 +389,7 @@ mod tests {
         let refused = Error::Transport {
             kind: TransportErrorKind::Connect,
             message: "refused".into(),
+            cause: None,
         };
         let used_up = GaveUp {
             attempts: 4,

@@ -245,6 +245,20 @@ pub fn refused_connection_is_a_connect_error<S: Subject>() {
     assert!(err.is_retryable());
     assert!(!err.to_string().contains(DEMO_SECRET_KEY));
     assert!(!err.to_string().contains("sign="), "{err}");
+    // The HTTP client's error stays reachable as the source, redacted too.
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    assert!(!chain.is_empty(), "no source() for {err:?}");
+    assert!(
+        chain
+            .iter()
+            .all(|c| !c.contains(DEMO_SECRET_KEY) && !c.contains("sign=")),
+        "{chain:?}"
+    );
 }
 
 fn skew_is_corrected<S: Subject>(offset_ms: i64) {

@@ -146,8 +146,13 @@ pub enum Error {
     Transport {
         /// What kind of failure.
         kind: TransportErrorKind,
-        /// The transport's own description, with any signed URL redacted.
+        /// The transport's own description, causes included, with any signed
+        /// URL redacted: what is displayed.
         message: String,
+        /// The HTTP client's error and its causes, one by one, each redacted
+        /// the same way ([`std::error::Error::source`] walks them).
+        #[source]
+        cause: Option<TransportCause>,
     },
 }
 
@@ -201,6 +206,50 @@ fn env_message(unset: &[&str], empty: &[&str]) -> String {
         parts.join(", and "),
         if count == 1 { "it" } else { "them" }
     )
+}
+
+/// One link of a transport error's chain of causes, as the HTTP client
+/// reported it, its text redacted ([`redact_signed`](crate::redact_signed)):
+/// an error keeps its `source()` without ever carrying a replayable signed
+/// URL.
+///
+/// ```
+/// use polyv_core::TransportCause;
+/// use std::error::Error as _;
+///
+/// let io = std::io::Error::other("refused for https://h/p?ptime=1&sign=50BF9B165630A8047EB1D17D95A469CC51FF754E");
+/// let cause = TransportCause::of(&io);
+/// assert_eq!(cause.to_string(), "refused for https://h/p?ptime=1&sign=50BF9B16…");
+/// assert!(cause.source().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportCause {
+    message: String,
+    source: Option<Box<TransportCause>>,
+}
+
+impl TransportCause {
+    /// `error` and its sources, each as redacted text.
+    pub fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        Self {
+            message: crate::redact_signed(&error.to_string()),
+            source: error.source().map(|source| Box::new(Self::of(source))),
+        }
+    }
+}
+
+impl std::fmt::Display for TransportCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TransportCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
 }
 
 /// The kinds of network failure a transport reports to the core.
@@ -354,10 +403,12 @@ impl Error {
         match self {
             Error::Transport {
                 kind: TransportErrorKind::Timeout,
+                cause,
                 ..
             } => Error::Transport {
                 kind: TransportErrorKind::Timeout,
                 message: format!("no complete response within the {timeout:?} per-attempt timeout"),
+                cause,
             },
             other => other,
         }
@@ -365,7 +416,14 @@ impl Error {
 
     fn prefixed_with_host(self, uri: &http::Uri) -> Self {
         match (self, uri.host()) {
-            (Error::Transport { kind, message }, Some(host)) => {
+            (
+                Error::Transport {
+                    kind,
+                    message,
+                    cause,
+                },
+                Some(host),
+            ) => {
                 let host = match uri.port_u16() {
                     Some(port) => format!("{host}:{port}"),
                     None => host.to_owned(),
@@ -373,6 +431,7 @@ impl Error {
                 Error::Transport {
                     kind,
                     message: format!("{host}: {}", without_queries(&message)),
+                    cause,
                 }
             }
             (other, _) => other,

@@ -58,7 +58,7 @@ pub use driver::{
     CallEvent, Observer, Progress, RateDecision, RateLimit, RetryPolicy, StopReason, TotalChange,
 };
 pub use endpoint::{Endpoint, PTIME_PARAM, Paged, Params, RawCall, redact_signed};
-pub use error::{Error, TransportErrorKind};
+pub use error::{Error, TransportCause, TransportErrorKind};
 pub use page::{Page, RecordError, Records};
 pub use response::{parse_page_response, parse_response, parse_retry_after};
 pub use sign::{SIGN_PARAM, Sign, SignedParams, canonical_string, sign};

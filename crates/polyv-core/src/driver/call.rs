@@ -560,6 +560,7 @@ mod tests {
         Error::Transport {
             kind: crate::TransportErrorKind::Closed,
             message: "connection reset by peer".into(),
+            cause: None,
         }
     }
 
@@ -743,6 +744,7 @@ mod tests {
         let refused = || Error::Transport {
             kind: crate::TransportErrorKind::Connect,
             message: "refused".into(),
+            cause: None,
         };
         for (outcome, resent) in [
             (Err(closed()), false),

@@ -517,6 +517,7 @@ mod tests {
                 Error::Transport {
                     kind: crate::TransportErrorKind::Timeout,
                     message: String::new(),
+                    cause: None,
                 },
                 None,
                 1,
@@ -527,6 +528,7 @@ mod tests {
                 Error::Transport {
                     kind: crate::TransportErrorKind::Other,
                     message: String::new(),
+                    cause: None,
                 },
                 None,
                 1,

@@ -1003,6 +1003,7 @@ mod tests {
         Failure::Transport(Error::Transport {
             kind,
             message: "x".into(),
+            cause: None,
         })
     }
 
