@@ -48,6 +48,10 @@ use polyv_core::{Endpoint, Paged, TransportCause, redact_signed};
 
 pub use limiter::{LimiterFuture, RateLimiter};
 pub use pages::{Items, Pages, Videos};
+pub use polyv_core::upload::{
+    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, is_cancelled,
+    upload_plan,
+};
 pub use polyv_core::{
     self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,
     RawCall, RetryPolicy, TransportErrorKind, Video, VideoStatus,
@@ -56,10 +60,6 @@ pub use polyv_core::{
 pub use reqwest;
 /// The `rustls` of [`tls_config`].
 pub use rustls;
-pub use upload::{
-    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, is_cancelled,
-    upload_plan,
-};
 
 /// An async Polyv client.
 ///

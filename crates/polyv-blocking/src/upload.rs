@@ -6,281 +6,21 @@
 
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use polyv_core::driver::Response;
 use polyv_core::upload::{
-    Action, DEFAULT_CONCURRENCY, Failure, FileIdentity, GrabItem, GrabUrls, InitUpload, Part,
-    PartPlan, RefreshUploadToken, RequestHead, ResumeState, Upload, UploadTicket, UrlScheme,
+    Action, Failure, FileIdentity, GrabItem, GrabUrls, InitUpload, Part, RefreshUploadToken,
+    RequestHead, Upload, UploadOptions, UploadProgress, UploadTicket, Uploaded, UrlScheme,
+    cancelled_error,
 };
 use polyv_core::{Error, http};
 
 use crate::Client;
 use crate::transport::{self, Phase};
-
-/// Called with the progress of an upload after every part.
-pub type ProgressFn = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
-
-/// How to upload a file with [`Client::upload`].
-///
-/// ```
-/// use std::sync::Arc;
-/// use std::sync::atomic::AtomicBool;
-/// use polyv_blocking::UploadOptions;
-///
-/// let cancel = Arc::new(AtomicBool::new(false));
-/// let options = UploadOptions::new()
-///     .title("Talk")
-///     .tags(["conference", "2026"])
-///     .part_size(1024 * 1024)
-///     .parallel(4)
-///     .cancel_flag(cancel.clone())
-///     .on_progress(|p| eprintln!("{} of {} bytes, {:.0} B/s", p.bytes_done, p.bytes_total, p.rate));
-/// assert_eq!(options.get_parallel(), 4);
-/// ```
-#[derive(Clone, Default)]
-pub struct UploadOptions {
-    title: Option<String>,
-    description: Option<String>,
-    tags: Vec<String>,
-    cataid: Option<u64>,
-    part_size: Option<u64>,
-    parallel: Option<usize>,
-    progress: Option<ProgressFn>,
-    cancel: Option<Arc<AtomicBool>>,
-    state_dir: Option<PathBuf>,
-    restart: bool,
-}
-
-impl std::fmt::Debug for UploadOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UploadOptions")
-            .field("title", &self.title)
-            .field("description", &self.description)
-            .field("tags", &self.tags)
-            .field("cataid", &self.cataid)
-            .field("part_size", &self.part_size)
-            .field("parallel", &self.parallel)
-            .field("progress", &self.progress.is_some())
-            .field("cancel", &self.cancel)
-            .field("state_dir", &self.state_dir)
-            .field("restart", &self.restart)
-            .finish()
-    }
-}
-
-impl UploadOptions {
-    /// The defaults: the file's name (without extension) as title, the
-    /// planner's part size, [`DEFAULT_CONCURRENCY`] parts in flight, the
-    /// default resume-state directory ([`default_state_dir`]).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The video's title.
-    pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.title = Some(title.into());
-        self
-    }
-
-    /// The video's description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// The video's tags.
-    pub fn tags<I, S>(mut self, tags: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.tags = tags.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The category to upload into.
-    pub fn cataid(mut self, cataid: u64) -> Self {
-        self.cataid = Some(cataid);
-        self
-    }
-
-    /// The part size in bytes (at least 100 KB; the planner grows it for
-    /// huge files). A resumed upload keeps its saved part size.
-    pub fn part_size(mut self, bytes: u64) -> Self {
-        self.part_size = Some(bytes);
-        self
-    }
-
-    /// How many parts are in flight at once (1 to 64; default 4). Memory
-    /// use is bounded by this times the part size... in fact less: parts
-    /// are streamed from the file, not buffered.
-    pub fn parallel(mut self, parts: usize) -> Self {
-        self.parallel = Some(parts);
-        self
-    }
-
-    /// The number of parts in flight at once.
-    pub fn get_parallel(&self) -> usize {
-        self.parallel.unwrap_or(DEFAULT_CONCURRENCY)
-    }
-
-    /// Called (on the calling thread) after every finished part.
-    pub fn on_progress(
-        mut self,
-        progress: impl Fn(&UploadProgress) + Send + Sync + 'static,
-    ) -> Self {
-        self.progress = Some(Arc::new(progress));
-        self
-    }
-
-    /// When this flag becomes `true`, the upload starts no new request,
-    /// waits for the parts in flight, saves its state and returns
-    /// [`Error::InvalidInput`] saying that running it again resumes
-    /// ([`is_cancelled`] tells this error apart).
-    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
-        self.cancel = Some(flag);
-        self
-    }
-
-    /// Where resume states are kept (default: [`default_state_dir`]).
-    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.state_dir = Some(dir.into());
-        self
-    }
-
-    /// Ignore a saved upload of the same file and start a new video (the
-    /// saved one is overwritten; its vid stays incomplete). For a saved
-    /// upload that cannot be resumed any more (its video was deleted).
-    pub fn restart(mut self, yes: bool) -> Self {
-        self.restart = yes;
-        self
-    }
-
-    fn init(&self, path: &Path, size: u64) -> Result<InitUpload, Error> {
-        let title = match &self.title {
-            Some(title) => title.clone(),
-            None => path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "video".to_owned()),
-        };
-        let mut init = InitUpload::new(title, size)?;
-        if let Some(description) = &self.description {
-            init = init.description(description.clone());
-        }
-        if !self.tags.is_empty() {
-            init = init.tags(self.tags.iter().cloned())?;
-        }
-        if let Some(cataid) = self.cataid {
-            init = init.cataid(cataid)?;
-        }
-        Ok(init)
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|flag| flag.load(Ordering::SeqCst))
-    }
-}
-
-/// The plan [`Client::upload`] would use for a file of `size` bytes with
-/// this part size (none: the default), e.g. for a dry run.
-///
-/// ```
-/// let plan = polyv_blocking::upload_plan(1_000_000, Some(100 * 1024))?;
-/// assert_eq!(plan.part_count(), 10);
-/// # Ok::<(), polyv_blocking::Error>(())
-/// ```
-pub fn upload_plan(size: u64, part_size: Option<u64>) -> Result<PartPlan, Error> {
-    match part_size {
-        Some(part_size) => PartPlan::with_part_size(size, part_size),
-        None => PartPlan::new(size),
-    }
-}
-
-/// The default resume-state directory: `$XDG_CACHE_HOME/polyv/uploads`,
-/// else `$HOME/.cache/polyv/uploads`; `None` when neither is set.
-///
-/// ```
-/// if let Some(dir) = polyv_blocking::default_state_dir() {
-///     assert!(dir.ends_with("polyv/uploads"));
-/// }
-/// ```
-pub fn default_state_dir() -> Option<PathBuf> {
-    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(cache) = non_empty("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(cache).join("polyv").join("uploads"));
-    }
-    non_empty("HOME").map(|home| {
-        PathBuf::from(home)
-            .join(".cache")
-            .join("polyv")
-            .join("uploads")
-    })
-}
-
-/// Whether `error` is the one [`Client::upload`] returns when cancelled
-/// through [`UploadOptions::cancel_flag`].
-pub fn is_cancelled(error: &Error) -> bool {
-    matches!(error, Error::InvalidInput(message) if message.starts_with(CANCELLED))
-}
-
-const CANCELLED: &str = "upload cancelled";
-
-/// The progress of one upload.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct UploadProgress {
-    /// The file.
-    pub path: PathBuf,
-    /// Bytes stored so far (finished parts, including those of an earlier run).
-    pub bytes_done: u64,
-    /// The file's size.
-    pub bytes_total: u64,
-    /// Parts stored so far.
-    pub parts_done: u32,
-    /// The plan's number of parts.
-    pub parts_total: u32,
-    /// Parts stored by this run (less than `parts_done` when resumed).
-    pub parts_sent: u32,
-    /// Bytes per second sent by this run so far.
-    pub rate: f64,
-    /// Seconds since this run started.
-    pub elapsed: f64,
-}
-
-impl UploadProgress {
-    /// Seconds until done at the current rate, when there is one.
-    pub fn eta_secs(&self) -> Option<f64> {
-        (self.rate > 0.0)
-            .then(|| self.bytes_total.saturating_sub(self.bytes_done) as f64 / self.rate)
-    }
-}
-
-/// A finished upload.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Uploaded {
-    /// The new video's id.
-    pub vid: String,
-    /// The file.
-    pub path: PathBuf,
-    /// The file's size.
-    pub bytes: u64,
-    /// Seconds this run took.
-    pub seconds: f64,
-    /// Whether this run continued a saved upload.
-    pub resumed: bool,
-    /// Bytes this run sent (less than `bytes` when resumed).
-    pub bytes_sent: u64,
-}
 
 /// A part for a worker: the signed head and where to read the body.
 struct Job {
@@ -344,30 +84,12 @@ impl Client {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let file = FileIdentity::new(absolute.to_string_lossy(), meta.len(), modified_ms);
-        let state_dir = match &options.state_dir {
-            Some(dir) => dir.clone(),
-            None => default_state_dir().ok_or(Error::MissingEnv("XDG_CACHE_HOME or HOME"))?,
-        };
-        // One account's saved upload is never resumed by another.
-        let state_file = state_dir.join(format!(
-            "{}-{}.json",
-            self.config().credentials().user_id().as_str(),
-            file.cache_key()
-        ));
+        let state_dir = options.get_state_dir()?;
+        let state_file = options.state_file(self.config().credentials().user_id(), &file)?;
         let scheme = UrlScheme::of_base_url(self.config().base_url());
-        let parallel = options.get_parallel();
-        let saved = std::fs::read(&state_file)
-            .ok()
-            .and_then(|json| ResumeState::from_json(&json).ok())
-            .filter(|saved| !options.restart && saved.matches(&file));
-        let (mut upload, resumed) = match saved {
-            Some(saved) => (Upload::resume(saved, &file, scheme, parallel)?, true),
-            None => {
-                let plan = upload_plan(file.size, options.part_size)?;
-                (Upload::new(file.clone(), plan, scheme, parallel)?, false)
-            }
-        };
-        let init = options.init(path, file.size)?;
+        let saved = std::fs::read(&state_file).ok();
+        let (mut upload, resumed) = options.begin(&file, saved.as_deref(), scheme)?;
+        let init = options.init_request(path, file.size)?;
         let start_bytes = upload.bytes_done();
         let mut run = Run {
             client: self,
@@ -380,14 +102,14 @@ impl Client {
             start_parts: upload.parts_done(),
         };
         let vid = std::thread::scope(|scope| run.drive(scope, &mut upload, &init))?;
-        Ok(Uploaded {
+        Ok(Uploaded::of(
             vid,
-            path: absolute,
-            bytes: file.size,
-            seconds: started.elapsed().as_secs_f64(),
+            absolute,
+            &file,
+            start_bytes,
+            started.elapsed().as_secs_f64(),
             resumed,
-            bytes_sent: file.size.saturating_sub(start_bytes),
-        })
+        ))
     }
 
     /// Asks Polyv to fetch videos from URLs (up to 100 per call; more are
@@ -478,7 +200,7 @@ impl<'a> Run<'a> {
     ) -> Result<String, Error> {
         let mut in_flight = 0usize;
         loop {
-            if self.options.cancelled() {
+            if self.options.cancel_requested() {
                 while in_flight > 0 {
                     match done.recv() {
                         Ok(answer) => {
@@ -491,12 +213,11 @@ impl<'a> Run<'a> {
                 // The parts that finished are kept; whatever else the
                 // state machine expected is simply never sent.
                 self.save(upload)?;
-                return Err(Error::InvalidInput(format!(
-                    "{CANCELLED}: {} of {} parts of {} are stored; running the same upload again resumes it",
+                return Err(cancelled_error(
                     upload.parts_done(),
                     upload.plan().part_count(),
-                    self.path.display()
-                )));
+                    self.path,
+                ));
             }
             // Take in every answer that has already arrived.
             while let Ok(answer) = done.try_recv() {
@@ -664,23 +385,16 @@ impl<'a> Run<'a> {
     }
 
     fn progress(&self, upload: &Upload) {
-        if let Some(progress) = &self.options.progress {
+        if let Some(progress) = self.options.get_progress() {
             let elapsed = self.started.elapsed().as_secs_f64();
             let sent = upload.bytes_done().saturating_sub(self.start_bytes);
-            progress(&UploadProgress {
-                path: self.path.to_path_buf(),
-                bytes_done: upload.bytes_done(),
-                bytes_total: upload.plan().file_size(),
-                parts_done: upload.parts_done(),
-                parts_total: upload.plan().part_count(),
-                parts_sent: upload.parts_done().saturating_sub(self.start_parts),
-                rate: if elapsed > 0.0 {
-                    sent as f64 / elapsed
-                } else {
-                    0.0
-                },
+            progress(&UploadProgress::of(
+                upload,
+                self.path,
+                self.start_parts,
+                sent,
                 elapsed,
-            });
+            ));
         }
     }
 }

@@ -378,13 +378,14 @@ impl Error {
     /// use polyv_core::{Error, TransportErrorKind};
     ///
     /// let uri: polyv_core::http::Uri = "http://127.0.0.1:9/v2/video/u/get-by-uploader?ptime=1".parse().unwrap();
-    /// let err = Error::Transport { kind: TransportErrorKind::Connect, message: "refused".into() };
+    /// let err = Error::Transport { kind: TransportErrorKind::Connect, message: "refused".into(), cause: None };
     /// assert_eq!(err.at_host(&uri).to_string(), "network error (connect): 127.0.0.1:9: refused");
     ///
     /// // A URL the transport quoted loses its query.
     /// let err = Error::Transport {
     ///     kind: TransportErrorKind::Other,
     ///     message: "bad uri http://h/p?email=a%40b&ptime=1 here?".into(),
+    ///     cause: None,
     /// };
     /// assert_eq!(err.at_host(&uri).to_string(), "network error (other): 127.0.0.1:9: bad uri http://h/p?… here?");
     /// ```

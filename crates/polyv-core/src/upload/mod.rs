@@ -73,6 +73,7 @@
 
 mod endpoints;
 mod machine;
+mod options;
 mod oss;
 mod oss_error;
 mod plan;
@@ -87,6 +88,10 @@ pub use endpoints::{
 pub use machine::{
     Action, Failure, FileIdentity, MAX_ATTEMPTS, MAX_REFRESHES_WITHOUT_PROGRESS, MAX_RESTARTS,
     REFRESH_MARGIN_MS, RESUME_STATE_VERSION, ResumeState, Upload,
+};
+pub use options::{
+    ProgressFn, UploadOptions, UploadProgress, Uploaded, cancelled_error, default_state_dir,
+    is_cancelled, upload_plan,
 };
 pub use oss::{
     CALLBACK_HEADER, INITIATE_CONTENT_TYPE, OssCallback, OssObject, OssRequests, RequestHead,
