@@ -376,13 +376,22 @@ fn packaging_checks() -> Step {
     }
     let ci = std::fs::read_to_string(".ci/run")
         .map_err(|e| Failure(format!("cannot read .ci/run: {e}")))?;
-    let ci_builds: Vec<&str> = ci
+    if !ci
         .lines()
-        .filter(|l| !l.trim_start().starts_with('#') && l.contains("cargo") && l.contains("xtask"))
-        .collect();
-    if ci_builds.is_empty() || ci_builds.iter().any(|l| !l.contains("--locked")) {
+        .any(|l| !l.trim_start().starts_with('#') && l.trim() == "cargo xtask test")
+    {
         return Err(Failure(
-            ".ci/run must run `cargo --locked xtask test` (Cargo.lock is what gets tested)".into(),
+            ".ci/run must run `cargo xtask test`, the README's test command".into(),
+        ));
+    }
+    let alias = std::fs::read_to_string(".cargo/config.toml")
+        .map_err(|e| Failure(format!("cannot read .cargo/config.toml: {e}")))?;
+    if !alias
+        .lines()
+        .any(|l| l.trim_start().starts_with("xtask =") && l.contains("--locked"))
+    {
+        return Err(Failure(
+            "the `xtask` alias in .cargo/config.toml must run --locked (Cargo.lock is what gets tested)".into(),
         ));
     }
     println!(
