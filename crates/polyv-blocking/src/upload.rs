@@ -9,7 +9,7 @@ use std::io::{self, Read as _, Seek as _, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use polyv_core::driver::Response;
 use polyv_core::upload::{
@@ -78,12 +78,7 @@ impl Client {
                 path.display()
             )));
         }
-        let modified_ms = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let file = FileIdentity::new(absolute.to_string_lossy(), meta.len(), modified_ms);
+        let file = FileIdentity::of(&absolute, meta.len(), meta.modified().ok());
         let state_dir = options.get_state_dir()?;
         let state_file = options.state_file(self.config().credentials().user_id(), &file)?;
         let scheme = UrlScheme::of_base_url(self.config().base_url());

@@ -52,6 +52,15 @@ pub struct FileIdentity {
 }
 
 impl FileIdentity {
+    /// The identity of the file at `path` from its metadata as a client
+    /// read it (`modified` is `None` where the platform keeps no time).
+    pub fn of(path: &std::path::Path, size: u64, modified: Option<std::time::SystemTime>) -> Self {
+        let modified_ms = modified
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Self::new(path.to_string_lossy(), size, modified_ms)
+    }
+
     /// An identity from plain values.
     pub fn new(path: impl Into<String>, size: u64, modified_ms: i64) -> Self {
         Self {
