@@ -49,8 +49,7 @@ use polyv_core::{Endpoint, Paged, TransportCause, redact_signed};
 pub use limiter::{LimiterFuture, RateLimiter};
 pub use pages::{Items, Pages, Videos};
 pub use polyv_core::upload::{
-    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, is_cancelled,
-    upload_plan,
+    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, upload_plan,
 };
 pub use polyv_core::{
     self as core, Config, Credentials, Error, GetByUploader, Order, Page, RateDecision, RateLimit,

@@ -16,7 +16,6 @@ use polyv_core::Error;
 use polyv_core::upload::{
     Action, Failure, FileIdentity, GrabItem, GrabUrls, InitUpload, Part, RefreshUploadToken,
     RequestHead, Upload, UploadOptions, UploadProgress, UploadTicket, Uploaded, UrlScheme,
-    cancelled_error,
 };
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
@@ -171,11 +170,7 @@ impl<'a> Run<'a> {
                 // The parts that finished are kept; whatever else the
                 // state machine expected is simply never sent.
                 self.save(upload).await?;
-                return Err(cancelled_error(
-                    upload.parts_done(),
-                    upload.plan().part_count(),
-                    self.path,
-                ));
+                return Err(upload.cancelled());
             }
             // Take in every answer that has already arrived.
             while let Some(Some(answer)) = in_flight.next().now_or_never() {
@@ -205,6 +200,27 @@ impl<'a> Run<'a> {
                     Ok(ticket) => upload.on_credentials(&ticket, now_ms()),
                     Err(err) => upload.on_refresh_failed(err),
                 },
+                Action::ListParts {
+                    upload_id,
+                    marker,
+                    attempt,
+                } => {
+                    back_off(client, attempt).await;
+                    let request = upload
+                        .oss()
+                        .ok_or_else(no_credentials)
+                        .and_then(|oss| oss.list_parts(&upload_id, marker, SystemTime::now()));
+                    let sent = match request {
+                        Ok(request) => client.send(request, false).await,
+                        Err(err) => Err(err),
+                    };
+                    match sent {
+                        Ok(response) => {
+                            upload.on_list_parts_response(response.status, &response.body);
+                        }
+                        Err(err) => upload.on_list_parts_failed(Failure::Transport(err)),
+                    }
+                }
                 Action::Initiate { attempt } => {
                     back_off(client, attempt).await;
                     let request = upload

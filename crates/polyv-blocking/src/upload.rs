@@ -15,7 +15,6 @@ use polyv_core::driver::Response;
 use polyv_core::upload::{
     Action, Failure, FileIdentity, GrabItem, GrabUrls, InitUpload, Part, RefreshUploadToken,
     RequestHead, Upload, UploadOptions, UploadProgress, UploadTicket, Uploaded, UrlScheme,
-    cancelled_error,
 };
 use polyv_core::{Error, http};
 
@@ -208,11 +207,7 @@ impl<'a> Run<'a> {
                 // The parts that finished are kept; whatever else the
                 // state machine expected is simply never sent.
                 self.save(upload)?;
-                return Err(cancelled_error(
-                    upload.parts_done(),
-                    upload.plan().part_count(),
-                    self.path,
-                ));
+                return Err(upload.cancelled());
             }
             // Take in every answer that has already arrived.
             while let Ok(answer) = done.try_recv() {
@@ -241,6 +236,24 @@ impl<'a> Run<'a> {
                     Ok(ticket) => upload.on_credentials(&ticket, now_ms()),
                     Err(err) => upload.on_refresh_failed(err),
                 },
+                Action::ListParts {
+                    upload_id,
+                    marker,
+                    attempt,
+                } => {
+                    self.back_off(attempt);
+                    let sent = upload
+                        .oss()
+                        .ok_or_else(no_credentials)
+                        .and_then(|oss| oss.list_parts(&upload_id, marker, SystemTime::now()))
+                        .and_then(|request| self.send(request));
+                    match sent {
+                        Ok(response) => {
+                            upload.on_list_parts_response(response.status, &response.body);
+                        }
+                        Err(err) => upload.on_list_parts_failed(Failure::Transport(err)),
+                    }
+                }
                 Action::Initiate { attempt } => {
                     self.back_off(attempt);
                     let sent = upload

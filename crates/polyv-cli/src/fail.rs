@@ -119,6 +119,12 @@ pub(crate) fn status_of(error: &Error) -> Status {
         // answer (429, 5xx) that retries were meant to cure.
         Error::Api { .. } if error.is_retryable() => Status::Trouble,
         Error::Api { .. } => Status::Refused,
+        // OSS's refusals (a bad signature, a part size it will not take)
+        // are final; its 5xx and throttling are trouble, as for Polyv.
+        Error::Oss(_) if error.is_retryable() => Status::Trouble,
+        Error::Oss(_) => Status::Refused,
+        Error::UploadCancelled { .. } => Status::Stopped,
+        Error::CallbackFailed { .. } | Error::UploadUnconfirmed { .. } => Status::Trouble,
         Error::QueryFailed
         | Error::Http { .. }
         | Error::EmptyBody { .. }
@@ -160,6 +166,9 @@ pub(crate) fn describe(error: &Error, retries: u32, gave_up: Option<GaveUp>) -> 
         Error::Http { status, .. } => Some(format!(
             "HTTP {status} came from the server or a proxy in between"
         )),
+        Error::Oss(_) => Some(
+            "OSS is the object storage Polyv hands uploads to; its code and request id are what Polyv's support asks for".to_owned(),
+        ),
         Error::EmptyBody { .. } | Error::QueryFailed | Error::Truncated { .. } => {
             Some("the server is having trouble".to_owned())
         }
@@ -266,6 +275,7 @@ pub(crate) fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polyv_core::upload::OssError;
 
     #[test]
     fn every_error_has_its_status() {
@@ -313,6 +323,33 @@ mod tests {
                 Status::Trouble,
             ),
             (Error::BodyTooLarge { limit: 1 }, Status::Trouble),
+            (
+                Error::Oss(OssError::new(403, "SignatureDoesNotMatch", "")),
+                Status::Refused,
+            ),
+            (
+                Error::Oss(OssError::new(503, "ServiceUnavailable", "")),
+                Status::Trouble,
+            ),
+            (
+                Error::UploadCancelled {
+                    parts_done: 1,
+                    parts_total: 2,
+                    path: "a.mp4".into(),
+                },
+                Status::Stopped,
+            ),
+            (
+                Error::CallbackFailed {
+                    vid: "v".into(),
+                    object: "o".into(),
+                },
+                Status::Trouble,
+            ),
+            (
+                Error::UploadUnconfirmed { vid: "v".into() },
+                Status::Trouble,
+            ),
             (
                 Error::Transport {
                     kind: TransportErrorKind::Connect,

@@ -8,13 +8,13 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use polyv_blocking::{Error, UploadOptions, UploadProgress, is_cancelled, upload_plan};
+use polyv_blocking::{Error, UploadOptions, UploadProgress, upload_plan};
 use polyv_core::upload::PartPlan;
 use polyv_core::upload::{GrabItem, GrabUrls};
 use serde::Serialize;
 
 use crate::cli::{FetchUrlArgs, Format, GlobalArgs, UploadArgs};
-use crate::fail::Failure;
+use crate::fail::{Failure, Status};
 use crate::records::Records;
 use crate::run::{default_format, output, table_width};
 use crate::vod::{session, show_requests, stdout};
@@ -72,12 +72,27 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
     let mut out = Records::new(stdout(), format, table_width());
     let terminal = io::stderr().is_terminal();
     let parallel = usize::from(args.parallel);
-    for file in &args.files {
-        let cancel = Arc::new(AtomicBool::new(false));
+    let stop = StopOnSignal::register();
+    for (finished, file) in args.files.iter().enumerate() {
+        let name = file.display().to_string();
+        let again = match finished {
+            0 => String::new(),
+            n => format!(
+                "; leave out the {n} file(s) uploaded above, or they are uploaded again as new videos"
+            ),
+        };
+        if stop.requested() {
+            // The signal came as the previous file finished.
+            output(out.finish())?;
+            return Err(Failure::Stopped {
+                error: format!("{name} and the files after it were not begun"),
+                hint: format!("running the same command again uploads them{again}"),
+            });
+        }
         let mut options = UploadOptions::new()
             .parallel(parallel)
             .tags(tags.clone())
-            .cancel_flag(cancel.clone())
+            .cancel_flag(stop.flag())
             .restart(args.restart);
         if let Some(title) = &args.title {
             options = options.title(title.clone());
@@ -91,14 +106,14 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
         if let Some(size) = args.part_size {
             options = options.part_size(size);
         }
-        let name = file.display().to_string();
         let stop_after = args.stop_after_parts;
         let label = name.clone();
+        let flag = stop.flag();
         options = options.on_progress(move |p: &UploadProgress| {
             if stop_after.is_some_and(|n| p.parts_sent >= n) {
-                cancel.store(true, Ordering::SeqCst);
+                flag.store(true, Ordering::SeqCst);
             }
-            if terminal {
+            if terminal && !flag.load(Ordering::SeqCst) {
                 let _ = write!(io::stderr().lock(), "\r\x1b[2K{}", progress_line(&label, p));
             }
         });
@@ -112,23 +127,17 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
                 // What finished is printed before the failure.
                 output(out.finish())?;
                 let hint = format!(
-                    "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts); --restart uploads it as a new video instead"
+                    "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts); --restart uploads it as a new video instead{again}"
                 );
-                match &err {
-                    Error::InvalidInput(message) if is_cancelled(&err) => {
-                        return Err(Failure::Stopped {
-                            error: message.clone(),
-                            hint,
-                        });
-                    }
+                return Err(match err {
+                    Error::UploadCancelled { .. } => Failure::Stopped {
+                        error: err.to_string(),
+                        hint,
+                    },
                     // Bad input found before sending: nothing to resume.
-                    Error::InvalidInput(_) => return Err(err.into()),
-                    _ => {}
-                }
-                return Err(Failure::Hinted(
-                    Box::new(err.into()),
-                    format!("hint: {hint}"),
-                ));
+                    Error::InvalidInput(_) => err.into(),
+                    _ => Failure::Hinted(Box::new(err.into()), format!("hint: {hint}")),
+                });
             }
         };
         let record = UploadedRecord {
@@ -140,6 +149,78 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
         output(out.batch(std::slice::from_ref(&record)))?;
     }
     output(out.finish())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM during an upload: the first raises the
+/// upload's cancel flag, so it sends no new part, waits for those in
+/// flight, saves its state and returns [`Error::UploadCancelled`]; a
+/// second one exits at once (status 130), the state as of the last
+/// finished part. Registered only for `videos upload`: other commands keep
+/// the default (the process ends).
+struct StopOnSignal {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl StopOnSignal {
+    /// Without a handler (registration failed) Ctrl-C ends the process as
+    /// usual, which loses at most the parts in flight: a warning says so.
+    fn register() -> Self {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ids = Vec::with_capacity(4);
+        for signal in [SIGINT, SIGTERM] {
+            // The order matters: the shutdown checks the flag before the
+            // second registration raises it, so only a second signal exits.
+            let registered = signal_hook::flag::register_conditional_shutdown(
+                signal,
+                Status::Stopped as i32,
+                Arc::clone(&flag),
+            )
+            .and_then(|id| {
+                ids.push(id);
+                signal_hook::flag::register(signal, Arc::clone(&flag))
+            });
+            match registered {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    let _ = writeln!(
+                        io::stderr().lock(),
+                        "warning: cannot catch Ctrl-C for a clean stop ({e}); stopping still keeps the finished parts"
+                    );
+                }
+            }
+        }
+        let watched = Arc::clone(&flag);
+        // A line as soon as the signal arrives, not when the parts in
+        // flight have answered (which may take a while on a slow link).
+        std::thread::spawn(move || {
+            while !watched.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = writeln!(
+                io::stderr().lock(),
+                "\r\x1b[2Kstopping: waiting for the parts in flight and saving the upload's state (Ctrl-C again quits at once; those parts are then sent again on resume)"
+            );
+        });
+        Self { flag, ids }
+    }
+
+    fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.flag)
+    }
+
+    fn requested(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for StopOnSignal {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 /// `\r`-redrawn: `file  12.0/40.0 MB  3.1 MB/s  ETA 9s  (3/10 parts)`.

@@ -253,3 +253,149 @@ fn restart_forgets_a_saved_upload_and_makes_a_new_video() {
     assert_eq!(server.uploaded_videos(), [vid]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Parts 3 to 20 of an upload are each answered after `delay`, so that a
+/// signal sent once a few parts are in lands mid-upload.
+fn slow_upload_server(delay: std::time::Duration) -> MockServer {
+    let mut builder = MockServer::builder().videos(1);
+    for part in 3..=20 {
+        builder = builder.upload_fault(polyv_mock::UploadFault::SlowPart {
+            part,
+            delay,
+            times: 1,
+        });
+    }
+    builder.start().unwrap()
+}
+
+fn parts_received(server: &MockServer) -> u64 {
+    server.all_parts_received().iter().map(|(_, n)| n).sum()
+}
+
+/// Starts `polyv videos upload` and returns once the mock holds `parts`
+/// parts (or panics after 30 s, with what the child printed).
+fn spawn_until_parts(
+    server: &MockServer,
+    cache: &Path,
+    args: &[&str],
+    parts: u64,
+) -> std::process::Child {
+    use std::process::Stdio;
+    let mut child = polyv(server)
+        .env("XDG_CACHE_HOME", cache)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while parts_received(server) < parts {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the upload ended ({status}) before {parts} parts: {}",
+                stderr(&out)
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {parts} parts in 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
+#[test]
+fn ctrl_c_stops_after_the_parts_in_flight_and_the_same_command_resumes() {
+    let server = slow_upload_server(std::time::Duration::from_millis(200));
+    let dir = temp_dir("sigint");
+    let file = write_file(&dir, "talk.mp4", 2_000_000); // 20 parts
+    let cache = dir.join("cache");
+    let args = [
+        "videos",
+        "upload",
+        file.to_str().unwrap(),
+        "--part-size",
+        "100K",
+        "--parallel",
+        "2",
+    ];
+    let child = spawn_until_parts(&server, &cache, &args, 4);
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_status(&out, 130);
+    let err = stderr(&out);
+    assert!(
+        err.contains("stopping: waiting for the parts in flight"),
+        "{err}"
+    );
+    assert!(err.contains("stopped: upload cancelled: "), "{err}");
+    assert!(
+        err.contains("running the same command again resumes it"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+    let first = parts_received(&server);
+    assert!((4..20).contains(&first), "{first} parts before the stop");
+    assert!(server.uploaded_videos().is_empty());
+
+    let out = run(polyv(&server).env("XDG_CACHE_HOME", &cache), &args);
+    assert_status(&out, 0);
+    let vid = jsonl(&stdout(&out))[0]["vid"].as_str().unwrap().to_owned();
+    assert_eq!(server.initiated_vids(), [vid.clone()]);
+    assert_eq!(server.uploaded_videos(), [vid]);
+    // A clean stop waits for the parts in flight: none is sent twice.
+    let counts = server.all_parts_received();
+    assert_eq!(counts.len(), 20);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_killed_upload_resumes_with_one_video_and_each_part_at_most_twice() {
+    let server = slow_upload_server(std::time::Duration::from_millis(100));
+    let dir = temp_dir("sigkill");
+    let data_len = 2_000_000;
+    let file = write_file(&dir, "talk.mp4", data_len); // 20 parts
+    let cache = dir.join("cache");
+    let args = [
+        "videos",
+        "upload",
+        file.to_str().unwrap(),
+        "--part-size",
+        "100K",
+        "--parallel",
+        "3",
+    ];
+    // About half way: SIGKILL, no chance to save anything more.
+    let mut child = spawn_until_parts(&server, &cache, &args, 10);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(server.uploaded_videos().is_empty());
+
+    let out = run(polyv(&server).env("XDG_CACHE_HOME", &cache), &args);
+    assert_status(&out, 0);
+    let vid = jsonl(&stdout(&out))[0]["vid"].as_str().unwrap().to_owned();
+    assert_eq!(server.initiated_vids(), [vid.clone()], "one video");
+    assert_eq!(server.uploaded_videos(), [vid.clone()]);
+    let stored = server
+        .object(&format!(
+            "polyvupload/{}/{vid}.mp4",
+            polyv_mock::DEMO_USER_ID
+        ))
+        .unwrap();
+    assert_eq!(stored, std::fs::read(&file).unwrap());
+    // Only the parts in flight at the kill may have been sent twice.
+    let counts = server.all_parts_received();
+    assert_eq!(counts.len(), 20);
+    assert!(counts.iter().all(|(_, n)| *n <= 2), "{counts:?}");
+    let twice = counts.iter().filter(|(_, n)| *n == 2).count();
+    assert!(twice <= 3, "{twice} parts sent twice: {counts:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,6 +18,7 @@ mod nothing_lost;
 mod pagination;
 mod retries;
 mod safety;
+pub mod stand;
 mod upload;
 
 pub use upload::{UploadDone, UploadRun};
@@ -132,6 +133,7 @@ macro_rules! conformance_tests {
             writes_show_in_later_reads,
             upload_becomes_one_listed_video,
             upload_resumes_from_a_saved_state,
+            upload_resume_goes_by_what_oss_holds,
             upload_refreshes_expired_credentials,
             upload_restarts_after_no_such_upload,
             upload_reports_callback_failures,
@@ -220,7 +222,8 @@ pub mod cases {
     pub use crate::upload::{
         upload_becomes_one_listed_video, upload_refreshes_expired_credentials,
         upload_reports_callback_failures, upload_resends_a_dropped_part,
-        upload_restarts_after_no_such_upload, upload_resumes_from_a_saved_state,
+        upload_restarts_after_no_such_upload, upload_resume_goes_by_what_oss_holds,
+        upload_resumes_from_a_saved_state,
     };
 }
 

@@ -151,6 +151,59 @@ pub fn upload_resumes_from_a_saved_state<S: Subject>() {
     assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
 }
 
+/// A resume goes by the parts OSS lists, not only by the saved state: a
+/// part that finished after the last save (the process was killed while
+/// its answer came back) is not sent again, and a saved part that OSS does
+/// not hold is.
+pub fn upload_resume_goes_by_what_oss_holds<S: Subject>() {
+    let server = start(MockServer::builder().videos(1));
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("listparts");
+    let err = client.upload(&scratch.run(Some(4))).unwrap_err();
+    assert!(matches!(err, Error::UploadCancelled { .. }), "{err:?}");
+    // Forget the last saved part, and claim the last part of the file.
+    let state_file = std::fs::read_dir(&scratch.dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap_or_else(|| panic!("no saved state"));
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state_file).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let parts = state["parts"]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("no parts in the saved state"));
+    let forgotten = parts.pop().unwrap_or_else(|| panic!("no part saved"));
+    parts.push(serde_json::json!({"number": 13, "etag": "\"NOT-AT-OSS\""}));
+    std::fs::write(&state_file, state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let received_before: Vec<u32> = server
+        .all_parts_received()
+        .iter()
+        .map(|((_, n), _)| *n)
+        .collect();
+    assert!(!received_before.contains(&13), "part 13 was sent");
+
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(done.resumed);
+    assert_one_video(&server, &scratch, &done);
+    let counts = server.all_parts_received();
+    assert_eq!(counts.len(), 13);
+    assert!(
+        counts.iter().all(|(_, n)| *n == 1),
+        "part {forgotten} sent again, or part 13 not sent once: {counts:?}"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.raw_query.contains("uploadId")),
+        "no ListParts"
+    );
+}
+
 /// Expired STS credentials are refreshed (`token`) and the same multipart
 /// upload goes on.
 pub fn upload_refreshes_expired_credentials<S: Subject>() {
@@ -209,7 +262,7 @@ pub fn upload_reports_callback_failures<S: Subject>() {
     let client: S = connect(demo_config(&server));
     let scratch = Scratch::new("callback2");
     let err = client.upload(&scratch.run(None)).unwrap_err();
-    assert!(matches!(err, Error::Api { code: 203, .. }), "{err:?}");
+    assert!(matches!(err, Error::CallbackFailed { .. }), "{err:?}");
     assert!(err.to_string().contains("stored"), "{err}");
     assert!(server.uploaded_videos().is_empty());
     assert_eq!(scratch.saved(), 1);

@@ -154,6 +154,52 @@ pub enum Error {
         #[source]
         cause: Option<TransportCause>,
     },
+    /// OSS refused an upload request and nothing the client does by itself
+    /// (fresh credentials, a new multipart upload, a few retries) helps; the
+    /// upload's state is saved, so running it again resumes it once the
+    /// cause (its code says which) is fixed.
+    #[error("{0}; the upload's state is saved: running the same upload again resumes it")]
+    Oss(crate::upload::OssError),
+    /// The upload was stopped through its cancel flag
+    /// ([`UploadOptions::cancel_flag`](crate::upload::UploadOptions::cancel_flag)),
+    /// Ctrl-C in the CLI. The parts that finished are stored and the state
+    /// is saved: running the same upload again sends only the missing parts,
+    /// for the same vid.
+    #[error(
+        "upload cancelled: {parts_done} of {parts_total} parts of {} are stored; running the same upload again resumes it",
+        path.display()
+    )]
+    UploadCancelled {
+        /// Parts stored at OSS, this run's and any earlier run's.
+        parts_done: u32,
+        /// Parts in the whole file.
+        parts_total: u32,
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// OSS stored the whole video but Polyv's upload callback failed twice
+    /// (HTTP 203 `CallbackFailed`): the bytes are there, yet Polyv may not
+    /// process them. Uploading again would store a second copy; check the
+    /// video first.
+    #[error(
+        "OSS CallbackFailed twice: the bytes of video {vid} are stored (object {object}), but Polyv's upload callback failed, so Polyv may not process it; check the video with get-video-info, and contact Polyv if it stays missing"
+    )]
+    CallbackFailed {
+        /// The video's id.
+        vid: String,
+        /// The OSS object holding its bytes.
+        object: String,
+    },
+    /// CompleteMultipartUpload was sent, its answer lost, and the multipart
+    /// upload is now gone (`NoSuchUpload`): it most likely completed, but
+    /// no answer said so.
+    #[error(
+        "OSS NoSuchUpload after a Complete whose answer was lost: the upload of video {vid} probably finished; check it with get-video-info before uploading again"
+    )]
+    UploadUnconfirmed {
+        /// The video's id.
+        vid: String,
+    },
 }
 
 impl From<crate::RecordError> for Error {
@@ -315,6 +361,7 @@ impl Error {
             Self::EmptyBody { .. } => true,
             Self::Api { code, .. } => *code == 429 || (500..600).contains(code),
             Self::Http { status, .. } => *status == 429 || (500..600).contains(status),
+            Self::Oss(err) => err.status() == 429 || (500..600).contains(&err.status()),
             Self::Transport { kind, .. } => !matches!(kind, TransportErrorKind::Other),
             _ => false,
         }

@@ -221,6 +221,20 @@ pub enum Action {
         /// when not 0.
         attempt: u32,
     },
+    /// Send [`OssRequests::list_parts`] from part `marker` on, then
+    /// [`Upload::on_list_parts_response`] or [`Upload::on_list_parts_failed`].
+    /// Asked when a saved upload resumes: OSS's own list of the parts it
+    /// holds replaces the saved one, so a part that finished after the last
+    /// save (the process was killed while its answer was on the way) is not
+    /// sent again, and one OSS no longer has is.
+    ListParts {
+        /// The multipart upload's id.
+        upload_id: String,
+        /// List the parts after this number (0: from the start).
+        marker: u32,
+        /// Earlier failed tries: back off before sending when not 0.
+        attempt: u32,
+    },
     /// Send this part (read from the file at `part.offset`, `part.len`
     /// bytes) with [`OssRequests::upload_part_head`], then
     /// [`Upload::on_part_uploaded`] or [`Upload::on_part_failed`]. Several
@@ -264,6 +278,8 @@ enum Phase {
     InitInFlight,
     Initiate,
     InitiateInFlight,
+    ListParts,
+    ListPartsInFlight,
     Parts,
     Complete,
     CompleteInFlight,
@@ -339,6 +355,10 @@ pub struct Upload {
     /// Failed tries per part (index: number - 1).
     attempts: Vec<u32>,
     initiate_attempts: u32,
+    /// The parts ListParts named so far, and where its next page starts.
+    listed: Vec<FinishedPart>,
+    list_marker: u32,
+    list_attempts: u32,
     complete_attempts: u32,
     callback_failed: bool,
     complete_maybe_delivered: bool,
@@ -438,6 +458,9 @@ impl Upload {
             pending: BTreeSet::new(),
             in_flight: BTreeSet::new(),
             initiate_attempts: 0,
+            listed: Vec::new(),
+            list_marker: 0,
+            list_attempts: 0,
             complete_attempts: 0,
             callback_failed: false,
             complete_maybe_delivered: false,
@@ -495,6 +518,17 @@ impl Upload {
     /// How many parts are finished.
     pub fn parts_done(&self) -> u32 {
         u32::try_from(self.state.parts.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The error a client returns when the upload is cancelled
+    /// ([`UploadOptions::cancel_flag`](super::UploadOptions::cancel_flag)),
+    /// once the parts in flight have answered and the state is saved.
+    pub fn cancelled(&self) -> Error {
+        Error::UploadCancelled {
+            parts_done: self.parts_done(),
+            parts_total: self.plan.part_count(),
+            path: std::path::PathBuf::from(&self.state.file.path),
+        }
     }
 
     /// How many parts are in flight.
@@ -562,6 +596,20 @@ impl Upload {
                     attempt: self.initiate_attempts,
                 }
             }
+            Phase::ListParts => match self.state.upload_id.clone() {
+                Some(upload_id) => {
+                    self.phase = Phase::ListPartsInFlight;
+                    Action::ListParts {
+                        upload_id,
+                        marker: self.list_marker,
+                        attempt: self.list_attempts,
+                    }
+                }
+                None => {
+                    self.phase = Phase::Initiate;
+                    self.next(now_ms)
+                }
+            },
             Phase::Parts => {
                 let Some(upload_id) = self.state.upload_id.clone() else {
                     self.phase = Phase::Initiate;
@@ -671,7 +719,10 @@ impl Upload {
         self.callback = Some(callback);
         self.set_expiry(ticket, now_ms);
         self.phase = if self.state.upload_id.is_some() {
-            Phase::Parts
+            // Only a resumed upload has an id here: ask OSS what it holds.
+            self.listed.clear();
+            self.list_marker = 0;
+            Phase::ListParts
         } else {
             Phase::Initiate
         };
@@ -733,6 +784,76 @@ impl Upload {
         self.phase = Phase::Initiate;
         self.initiate_attempts += 1;
         let attempts = self.initiate_attempts;
+        self.handle(failure, attempts);
+    }
+
+    /// ListParts answered: 200 with a page of the parts OSS holds (another
+    /// page is asked for when it is truncated), any other status
+    /// [`on_list_parts_failed`](Self::on_list_parts_failed) with the
+    /// [`OssError`] it carries.
+    ///
+    /// Once the list is whole it replaces the saved parts: a listed part of
+    /// the plan's size counts as finished (with OSS's ETag), any other part
+    /// is sent, saved or not.
+    pub fn on_list_parts_response(&mut self, status: u16, body: &[u8]) {
+        if self.phase != Phase::ListPartsInFlight {
+            return;
+        }
+        if status != 200 {
+            self.on_list_parts_failed(OssError::from_response(status, body).into());
+            return;
+        }
+        let page = match super::parse_list_parts(body) {
+            Ok(page) => page,
+            Err(err) => return self.fail(err),
+        };
+        self.list_attempts = 0;
+        let count = page.parts.len();
+        for listed in page.parts {
+            let fits = self
+                .plan
+                .part(listed.number)
+                .is_some_and(|part| part.len == listed.size);
+            if fits && !listed.etag.trim().is_empty() {
+                self.listed
+                    .push(FinishedPart::new(listed.number, listed.etag.trim()));
+            }
+        }
+        // A truncated page must move the marker on, or the listing would
+        // never end; one that does not is taken as the last.
+        if page.truncated && page.next_marker > self.list_marker && count > 0 {
+            self.list_marker = page.next_marker;
+            self.phase = Phase::ListParts;
+            return;
+        }
+        let mut listed = std::mem::take(&mut self.listed);
+        listed.sort_by_key(|p| p.number);
+        listed.dedup_by_key(|p| p.number);
+        if listed != self.state.parts {
+            tracing::info!(
+                target: "polyv",
+                saved = self.state.parts.len(),
+                listed = listed.len(),
+                "the saved upload's parts differ from what OSS holds; going by OSS's list"
+            );
+            self.state.parts = listed;
+            self.unsaved = true;
+        }
+        self.fill_pending();
+        self.refreshes_without_progress = 0;
+        self.phase = Phase::Parts;
+    }
+
+    /// ListParts failed: like any OSS request (fresh credentials on a 403,
+    /// a new multipart upload on `NoSuchUpload`, a few retries on passing
+    /// trouble).
+    pub fn on_list_parts_failed(&mut self, failure: Failure) {
+        if self.phase != Phase::ListPartsInFlight {
+            return;
+        }
+        self.phase = Phase::ListParts;
+        self.list_attempts += 1;
+        let attempts = self.list_attempts;
         self.handle(failure, attempts);
     }
 
@@ -810,13 +931,8 @@ impl Upload {
                 self.fail(self.stored_but_not_told());
             }
             Some(OssErrorAction::RestartMultipart) if self.complete_maybe_delivered => {
-                let vid = self.state.vid.clone();
-                self.fail(Error::Http {
-                    status: 404,
-                    retry_after: None,
-                    excerpt: format!(
-                        "OSS NoSuchUpload after a Complete whose answer was lost: the upload of video {vid} probably finished; check it with get-video-info before uploading again"
-                    ),
+                self.fail(Error::UploadUnconfirmed {
+                    vid: self.state.vid.clone(),
                 });
             }
             _ => {
@@ -881,12 +997,9 @@ impl Upload {
     }
 
     fn stored_but_not_told(&self) -> Error {
-        Error::Api {
-            code: i64::from(super::CALLBACK_FAILED_STATUS),
-            message: format!(
-                "OSS CallbackFailed twice: the bytes of video {} are stored (object {}), but Polyv's upload callback failed, so Polyv may not process it; check the video with get-video-info, and contact Polyv if it stays missing",
-                self.state.vid, self.state.key
-            ),
+        Error::CallbackFailed {
+            vid: self.state.vid.clone(),
+            object: self.state.key.clone(),
         }
     }
 
@@ -914,6 +1027,9 @@ impl Upload {
                     }
                     self.state.upload_id = None;
                     self.state.parts.clear();
+                    self.listed.clear();
+                    self.list_marker = 0;
+                    self.list_attempts = 0;
                     self.in_flight.clear();
                     self.attempts.iter_mut().for_each(|t| *t = 0);
                     self.fill_pending();
@@ -998,10 +1114,40 @@ mod tests {
             } => {
                 format!("complete {upload_id} with {} #{attempt}", parts.len())
             }
+            Action::ListParts {
+                marker, attempt, ..
+            } => format!("list parts after {marker} #{attempt}"),
             Action::Wait => "wait".into(),
             Action::Done { vid } => format!("done {vid}"),
             Action::Failed(err) => format!("failed: {err}"),
         }
+    }
+
+    /// A ListPartsResult page naming these (part, size) pairs, ETag `"L{n}"`.
+    fn listing(parts: &[(u32, u64)], truncated: bool, next: u32) -> String {
+        let mut xml = format!(
+            "<ListPartsResult><UploadId>U1</UploadId><NextPartNumberMarker>{next}</NextPartNumberMarker><IsTruncated>{truncated}</IsTruncated>"
+        );
+        for (n, size) in parts {
+            xml.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>\"L{n}\"</ETag><Size>{size}</Size></Part>"
+            ));
+        }
+        xml.push_str("</ListPartsResult>");
+        xml
+    }
+
+    /// The upload `started(parts, concurrency)` saved with `done` finished,
+    /// resumed and given fresh credentials: its next action is ListParts.
+    fn resumed(parts: u64, concurrency: usize, done: &[u32]) -> Upload {
+        let mut saved = started(parts, concurrency).resume_state().clone();
+        for n in done {
+            saved.record(FinishedPart::new(*n, format!("\"E{n}\"")));
+        }
+        let up = Upload::resume(saved, &file(parts * MIB), UrlScheme::Https, concurrency).unwrap();
+        let mut up = run(up, vec![Next(NOW, "resume-init v_1")]);
+        up.on_ticket(&ticket("v_1", 3600), NOW);
+        up
     }
 
     fn oss(status: u16, code: &str) -> Failure {
@@ -1025,6 +1171,9 @@ mod tests {
         InitiateFailed(Failure),
         Completed,
         CompleteFailed(Failure),
+        /// ListParts answered 200 with this body.
+        Listed(String),
+        ListFailed(Failure),
     }
     use Event::*;
 
@@ -1046,6 +1195,8 @@ mod tests {
                 InitiateFailed(failure) => up.on_initiate_failed(failure),
                 Completed => up.on_completed(),
                 CompleteFailed(failure) => up.on_complete_failed(failure),
+                Listed(body) => up.on_list_parts_response(200, body.as_bytes()),
+                ListFailed(failure) => up.on_list_parts_failed(failure),
             }
         }
         up
@@ -1136,7 +1287,7 @@ mod tests {
         events.extend([
             Next(NOW, "part 1"),
             PartFailed(1, oss(403, "InvalidAccessKeyId")),
-            Next(NOW, "failed: HTTP 403"),
+            Next(NOW, "failed: OSS answered HTTP 403"),
         ]);
         run(started(1, 1), events);
     }
@@ -1206,7 +1357,7 @@ mod tests {
                 },
             ));
         }
-        events.push(Next(NOW, "failed: HTTP 503"));
+        events.push(Next(NOW, "failed: OSS answered HTTP 503"));
         events.push(Next(
             NOW,
             "failed: invalid input: this upload already failed",
@@ -1221,7 +1372,7 @@ mod tests {
             vec![
                 Next(NOW, "part 1"),
                 PartFailed(1, oss(403, "SignatureDoesNotMatch")),
-                Next(NOW, "failed: HTTP 403"),
+                Next(NOW, "failed: OSS answered HTTP 403"),
             ],
         );
         run(
@@ -1269,7 +1420,7 @@ mod tests {
                 CompleteFailed(oss(203, "CallbackFailed")),
                 Next(NOW, "complete"),
                 CompleteFailed(oss(404, "NoSuchUpload")),
-                Next(NOW, "failed: the API refused the request: code 203"),
+                Next(NOW, "failed: OSS CallbackFailed twice"),
             ],
         );
     }
@@ -1287,7 +1438,10 @@ mod tests {
                 CompleteFailed(network(TransportErrorKind::Io)),
                 Next(NOW, "complete U1 with 1 #1"),
                 CompleteFailed(oss(404, "NoSuchUpload")),
-                Next(NOW, "failed: HTTP 404"),
+                Next(
+                    NOW,
+                    "failed: OSS NoSuchUpload after a Complete whose answer was lost",
+                ),
             ],
         );
         // NoSuchUpload on a first Complete: the upload vanished; start again.
@@ -1423,7 +1577,12 @@ mod tests {
         let up = run(
             up,
             vec![
-                // Same key, same upload id: straight to the missing parts.
+                // Same key, same upload id: what does OSS hold?
+                Next(NOW, "list parts after 0 #0"),
+                Next(NOW, "wait"),
+                Listed(listing(&[(2, MIB)], false, 2)),
+                // Part 2, as saved; OSS's ETag replaces ours.
+                Next(NOW, "save"),
                 Next(NOW, "part 1 of U1 #0"),
                 Next(NOW, "part 3 of U1 #0"),
                 Uploaded(1),
@@ -1437,6 +1596,106 @@ mod tests {
         );
         assert_eq!(up.bytes_done(), 4 * MIB);
         assert_eq!(up.parts_done(), 4);
+    }
+
+    #[test]
+    fn a_resume_goes_by_the_parts_oss_lists() {
+        // Part 3 finished after the last save (killed while its answer
+        // came back); part 2 was saved but OSS no longer has it; part 4 is
+        // listed at the wrong size (a torn upload): sent again.
+        let up = run(
+            resumed(4, 1, &[1, 2]),
+            vec![
+                Next(NOW, "list parts after 0 #0"),
+                Listed(listing(&[(1, MIB), (3, MIB), (4, 10)], false, 4)),
+                Next(NOW, "save"),
+                Next(NOW, "part 2 of U1 #0"),
+                Uploaded(2),
+                Next(NOW, "save"),
+                Next(NOW, "part 4 of U1 #0"),
+                Uploaded(4),
+                Next(NOW, "save"),
+                Next(NOW, "complete U1 with 4"),
+            ],
+        );
+        let etags: Vec<&str> = up
+            .resume_state()
+            .parts
+            .iter()
+            .map(|p| p.etag.as_str())
+            .collect();
+        assert_eq!(etags, ["\"L1\"", "\"E2\"", "\"L3\"", "\"E4\""]);
+    }
+
+    #[test]
+    fn a_long_listing_is_read_page_by_page() {
+        let up = run(
+            resumed(3, 2, &[]),
+            vec![
+                Next(NOW, "list parts after 0 #0"),
+                Listed(listing(&[(1, MIB), (2, MIB)], true, 2)),
+                Next(NOW, "list parts after 2 #0"),
+                Listed(listing(&[(3, MIB)], false, 3)),
+                Next(NOW, "save"),
+                Next(NOW, "complete U1 with 3"),
+            ],
+        );
+        assert_eq!(up.parts_done(), 3);
+        // A truncated page that does not move the marker ends the listing.
+        run(
+            resumed(3, 1, &[]),
+            vec![
+                Next(NOW, "list parts after 0 #0"),
+                Listed(listing(&[(1, MIB)], true, 0)),
+                Next(NOW, "save"),
+                Next(NOW, "part 2 of U1 #0"),
+            ],
+        );
+    }
+
+    #[test]
+    fn listing_failures_are_handled_like_any_oss_failure() {
+        // The multipart upload is gone: a new one, same vid.
+        run(
+            resumed(2, 1, &[1]),
+            vec![
+                Next(NOW, "list parts after 0 #0"),
+                ListFailed(oss(404, "NoSuchUpload")),
+                Next(NOW, "save"),
+                Next(NOW, "initiate #0"),
+            ],
+        );
+        // Refused credentials: fresh ones, then the listing again.
+        run(
+            resumed(2, 1, &[1]),
+            vec![
+                Next(NOW, "list parts after 0 #0"),
+                ListFailed(oss(403, "SecurityTokenExpired")),
+                Next(NOW, "refresh"),
+                Credentials(NOW),
+                Next(NOW, "list parts after 0 #1"),
+            ],
+        );
+        // Passing trouble: tried again, then given up.
+        let mut events = Vec::new();
+        for attempt in 0..MAX_ATTEMPTS {
+            events.push(Next(
+                NOW,
+                if attempt == 0 {
+                    "list parts after 0 #0"
+                } else {
+                    "list parts"
+                },
+            ));
+            events.push(ListFailed(oss(503, "ServiceUnavailable")));
+        }
+        events.push(Next(NOW, "failed: OSS answered HTTP 503"));
+        run(resumed(2, 1, &[1]), events);
+        // An answer that is not a listing stops the upload.
+        let mut up = resumed(2, 1, &[1]);
+        up.next(NOW);
+        up.on_list_parts_response(200, b"<html>");
+        assert!(name(&up.next(NOW)).starts_with("failed: "));
     }
 
     #[test]

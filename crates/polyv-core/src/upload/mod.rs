@@ -90,8 +90,7 @@ pub use machine::{
     REFRESH_MARGIN_MS, RESUME_STATE_VERSION, ResumeState, Upload,
 };
 pub use options::{
-    ProgressFn, UploadOptions, UploadProgress, Uploaded, cancelled_error, default_state_dir,
-    is_cancelled, upload_plan,
+    ProgressFn, UploadOptions, UploadProgress, Uploaded, default_state_dir, upload_plan,
 };
 pub use oss::{
     CALLBACK_HEADER, INITIATE_CONTENT_TYPE, OssCallback, OssObject, OssRequests, RequestHead,

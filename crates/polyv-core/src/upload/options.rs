@@ -130,8 +130,8 @@ impl UploadOptions {
 
     /// When this flag becomes `true`, the upload starts no new request,
     /// waits for the parts in flight, saves its state and returns
-    /// [`Error::InvalidInput`] saying that running it again resumes
-    /// ([`is_cancelled`] tells this error apart).
+    /// [`Error::UploadCancelled`], which says that running it again
+    /// resumes.
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
         self
@@ -271,23 +271,6 @@ pub fn default_state_dir() -> Option<PathBuf> {
             .join("polyv")
             .join("uploads")
     })
-}
-
-/// Whether `error` is the one a client's upload returns when cancelled
-/// through [`UploadOptions::cancel_flag`].
-pub fn is_cancelled(error: &Error) -> bool {
-    matches!(error, Error::InvalidInput(message) if message.starts_with(CANCELLED))
-}
-
-const CANCELLED: &str = "upload cancelled";
-
-/// The error a cancelled upload ends with, saying what is stored and that
-/// running the same upload again resumes it.
-pub fn cancelled_error(parts_done: u32, parts_total: u32, path: &Path) -> Error {
-    Error::InvalidInput(format!(
-        "{CANCELLED}: {parts_done} of {parts_total} parts of {} are stored; running the same upload again resumes it",
-        path.display()
-    ))
 }
 
 /// The progress of one upload.

@@ -120,15 +120,11 @@ impl OssError {
         }
     }
 
-    /// As the SDK's [`Error`]: [`Error::Http`] with this status and a
-    /// message naming the OSS code (never [`Error::Api`], whose 403 would
-    /// read as Polyv's rate-limit block). 5xx and 429 read as retryable.
+    /// As the SDK's [`Error`]: [`Error::Oss`] (never [`Error::Api`], whose
+    /// 403 would read as Polyv's rate-limit block). 5xx and 429 read as
+    /// retryable.
     pub fn into_error(self) -> Error {
-        Error::Http {
-            status: self.status,
-            retry_after: None,
-            excerpt: self.to_string(),
-        }
+        Error::Oss(self)
     }
 }
 
@@ -196,6 +192,7 @@ mod tests {
         assert_eq!(err.code(), "HTTP502");
         assert_eq!(err.action(), OssErrorAction::Retry);
         let as_error = err.into_error();
+        assert!(matches!(&as_error, Error::Oss(e) if e.status() == 502));
         assert!(as_error.is_retryable());
         assert!(!as_error.is_rate_limit_block());
         assert!(
