@@ -236,36 +236,18 @@ impl<'a> Run<'a> {
                     Ok(ticket) => upload.on_credentials(&ticket, now_ms()),
                     Err(err) => upload.on_refresh_failed(err),
                 },
-                Action::ListParts {
-                    upload_id,
-                    marker,
-                    attempt,
-                } => {
-                    self.back_off(attempt);
+                action @ (Action::Initiate { .. }
+                | Action::ListParts { .. }
+                | Action::Complete { .. }) => {
+                    self.back_off(action.sequential_attempt().unwrap_or(0));
                     let sent = upload
-                        .oss()
-                        .ok_or_else(no_credentials)
-                        .and_then(|oss| oss.list_parts(&upload_id, marker, SystemTime::now()))
+                        .oss_request(&action, SystemTime::now())
                         .and_then(|request| self.send(request));
                     match sent {
                         Ok(response) => {
-                            upload.on_list_parts_response(response.status, &response.body);
+                            upload.on_oss_answer(&action, Ok((response.status, &response.body)));
                         }
-                        Err(err) => upload.on_list_parts_failed(Failure::Transport(err)),
-                    }
-                }
-                Action::Initiate { attempt } => {
-                    self.back_off(attempt);
-                    let sent = upload
-                        .oss()
-                        .ok_or_else(no_credentials)
-                        .and_then(|oss| oss.initiate(SystemTime::now()))
-                        .and_then(|request| self.send(request));
-                    match sent {
-                        Ok(response) => {
-                            upload.on_initiate_response(response.status, &response.body);
-                        }
-                        Err(err) => upload.on_initiate_failed(Failure::Transport(err)),
+                        Err(err) => upload.on_oss_answer(&action, Err(err)),
                     }
                 }
                 Action::UploadPart {
@@ -294,26 +276,6 @@ impl<'a> Run<'a> {
                         Err(err) => {
                             upload.on_part_failed(part.number, &upload_id, Failure::Transport(err));
                         }
-                    }
-                }
-                Action::Complete {
-                    upload_id,
-                    parts,
-                    attempt,
-                } => {
-                    self.back_off(attempt);
-                    let sent = upload
-                        .oss()
-                        .ok_or_else(no_credentials)
-                        .and_then(|oss| {
-                            oss.complete(&upload_id, &parts, upload.callback(), SystemTime::now())
-                        })
-                        .and_then(|request| self.send(request));
-                    match sent {
-                        Ok(response) => {
-                            upload.on_complete_response(response.status, &response.body);
-                        }
-                        Err(err) => upload.on_complete_failed(Failure::Transport(err)),
                     }
                 }
                 Action::Wait => {

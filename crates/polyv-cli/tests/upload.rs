@@ -176,15 +176,7 @@ fn an_interrupted_upload_resumes_when_the_same_command_runs_again() {
     let server = MockServer::builder().videos(1).start().unwrap();
     let dir = temp_dir("resume");
     let file = write_file(&dir, "talk.mp4", 2_000_000); // 20 parts
-    let args = [
-        "videos",
-        "upload",
-        file.to_str().unwrap(),
-        "--part-size",
-        "100K",
-        "--parallel",
-        "2",
-    ];
+    let args = upload_args(&file, "2");
     let mut stopped: Vec<&str> = args.to_vec();
     stopped.extend(["--stop-after-parts", "6"]);
     let out = run(
@@ -220,9 +212,7 @@ fn an_interrupted_upload_resumes_when_the_same_command_runs_again() {
     // One video; every part received once.
     assert_eq!(server.initiated_vids(), [vid.to_owned()]);
     assert_eq!(server.uploaded_videos(), [vid.to_owned()]);
-    let counts = server.all_parts_received();
-    assert_eq!(counts.len(), 20);
-    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    assert_each_part_once(&server, 20);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -306,6 +296,41 @@ fn spawn_until_parts(
     child
 }
 
+/// The mock received each of `parts` parts exactly once.
+fn assert_each_part_once(server: &MockServer, parts: usize) {
+    let counts = server.all_parts_received();
+    assert_eq!(counts.len(), parts);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+}
+
+/// `polyv videos upload FILE --part-size 100K --parallel N`.
+fn upload_args<'a>(file: &'a Path, parallel: &'a str) -> [&'a str; 7] {
+    [
+        "videos",
+        "upload",
+        file.to_str().unwrap(),
+        "--part-size",
+        "100K",
+        "--parallel",
+        parallel,
+    ]
+}
+
+/// Runs the same command again: it must finish as one video, the one
+/// initiated by the first run. Returns its vid.
+fn rerun_to_one_video(server: &MockServer, cache: &Path, args: &[&str]) -> String {
+    let out = run(polyv(server).env("XDG_CACHE_HOME", cache), args);
+    assert_status(&out, 0);
+    let vid = jsonl(&stdout(&out))[0]["vid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server.initiated_vids(),
+        std::slice::from_ref(&vid),
+        "one video"
+    );
+    assert_eq!(server.uploaded_videos(), std::slice::from_ref(&vid));
+    vid
+}
+
 #[test]
 fn ctrl_c_stops_after_the_parts_in_flight_and_the_same_command_resumes() {
     let server = slow_upload_server(std::time::Duration::from_millis(200));
@@ -345,15 +370,9 @@ fn ctrl_c_stops_after_the_parts_in_flight_and_the_same_command_resumes() {
     assert!((4..20).contains(&first), "{first} parts before the stop");
     assert!(server.uploaded_videos().is_empty());
 
-    let out = run(polyv(&server).env("XDG_CACHE_HOME", &cache), &args);
-    assert_status(&out, 0);
-    let vid = jsonl(&stdout(&out))[0]["vid"].as_str().unwrap().to_owned();
-    assert_eq!(server.initiated_vids(), [vid.clone()]);
-    assert_eq!(server.uploaded_videos(), [vid]);
+    rerun_to_one_video(&server, &cache, &args);
     // A clean stop waits for the parts in flight: none is sent twice.
-    let counts = server.all_parts_received();
-    assert_eq!(counts.len(), 20);
-    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    assert_each_part_once(&server, 20);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -364,26 +383,14 @@ fn a_killed_upload_resumes_with_one_video_and_each_part_at_most_twice() {
     let data_len = 2_000_000;
     let file = write_file(&dir, "talk.mp4", data_len); // 20 parts
     let cache = dir.join("cache");
-    let args = [
-        "videos",
-        "upload",
-        file.to_str().unwrap(),
-        "--part-size",
-        "100K",
-        "--parallel",
-        "3",
-    ];
+    let args = upload_args(&file, "3");
     // About half way: SIGKILL, no chance to save anything more.
     let mut child = spawn_until_parts(&server, &cache, &args, 10);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(server.uploaded_videos().is_empty());
 
-    let out = run(polyv(&server).env("XDG_CACHE_HOME", &cache), &args);
-    assert_status(&out, 0);
-    let vid = jsonl(&stdout(&out))[0]["vid"].as_str().unwrap().to_owned();
-    assert_eq!(server.initiated_vids(), [vid.clone()], "one video");
-    assert_eq!(server.uploaded_videos(), [vid.clone()]);
+    let vid = rerun_to_one_video(&server, &cache, &args);
     let stored = server
         .object(&format!(
             "polyvupload/{}/{vid}.mp4",

@@ -272,6 +272,21 @@ pub enum Action {
     Failed(Error),
 }
 
+impl Action {
+    /// For the OSS requests sent one at a time ([`Initiate`](Self::Initiate),
+    /// [`ListParts`](Self::ListParts), [`Complete`](Self::Complete)): the
+    /// earlier failed tries, to back off before sending when not 0. `None`
+    /// for every other action.
+    pub fn sequential_attempt(&self) -> Option<u32> {
+        match self {
+            Self::Initiate { attempt }
+            | Self::ListParts { attempt, .. }
+            | Self::Complete { attempt, .. } => Some(*attempt),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Init,
@@ -785,6 +800,60 @@ impl Upload {
         self.initiate_attempts += 1;
         let attempts = self.initiate_attempts;
         self.handle(failure, attempts);
+    }
+
+    /// The signed OSS request of an [`Action::Initiate`],
+    /// [`Action::ListParts`] or [`Action::Complete`], dated `date`; send it,
+    /// then hand its answer to [`on_oss_answer`](Self::on_oss_answer).
+    /// Parts are not sent this way: their body is the file's, streamed
+    /// ([`OssRequests::upload_part_head`]).
+    pub fn oss_request(
+        &self,
+        action: &Action,
+        date: std::time::SystemTime,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let oss = self.oss.as_ref().ok_or_else(|| {
+            Error::InvalidInput("the upload has no OSS credentials yet".to_owned())
+        })?;
+        match action {
+            Action::Initiate { .. } => oss.initiate(date),
+            Action::ListParts {
+                upload_id, marker, ..
+            } => oss.list_parts(upload_id, *marker, date),
+            Action::Complete {
+                upload_id, parts, ..
+            } => oss.complete(upload_id, parts, self.callback.as_ref(), date),
+            other => Err(Error::InvalidInput(format!(
+                "{other:?} is not an OSS request sent on its own"
+            ))),
+        }
+    }
+
+    /// The answer to [`oss_request`](Self::oss_request)'s request for
+    /// `action`: its status and body as received, or the transport's error
+    /// (which includes failing to build the request).
+    pub fn on_oss_answer(&mut self, action: &Action, answer: Result<(u16, &[u8]), Error>) {
+        match (action, answer) {
+            (Action::Initiate { .. }, Ok((status, body))) => {
+                self.on_initiate_response(status, body);
+            }
+            (Action::Initiate { .. }, Err(err)) => {
+                self.on_initiate_failed(Failure::Transport(err));
+            }
+            (Action::ListParts { .. }, Ok((status, body))) => {
+                self.on_list_parts_response(status, body);
+            }
+            (Action::ListParts { .. }, Err(err)) => {
+                self.on_list_parts_failed(Failure::Transport(err));
+            }
+            (Action::Complete { .. }, Ok((status, body))) => {
+                self.on_complete_response(status, body);
+            }
+            (Action::Complete { .. }, Err(err)) => {
+                self.on_complete_failed(Failure::Transport(err));
+            }
+            _ => {}
+        }
     }
 
     /// ListParts answered: 200 with a page of the parts OSS holds (another
@@ -1596,6 +1665,48 @@ mod tests {
         );
         assert_eq!(up.bytes_done(), 4 * MIB);
         assert_eq!(up.parts_done(), 4);
+    }
+
+    #[test]
+    fn sequential_requests_are_built_and_answered_through_one_pair_of_calls() {
+        let date = std::time::UNIX_EPOCH + std::time::Duration::from_millis(NOW);
+        let plan = PartPlan::with_part_size(MIB, MIB).unwrap();
+        let mut up = Upload::new(file(MIB), plan, UrlScheme::Https, 1).unwrap();
+        let init = up.next(NOW);
+        assert_eq!(init.sequential_attempt(), None);
+        assert!(up.oss_request(&init, date).is_err(), "no credentials yet");
+        up.on_ticket(&ticket("v_1", 3600), NOW);
+        assert_eq!(name(&up.next(NOW)), "save");
+
+        let initiate = up.next(NOW);
+        assert_eq!(initiate.sequential_attempt(), Some(0));
+        let request = up.oss_request(&initiate, date).unwrap();
+        assert_eq!(request.method(), http::Method::POST);
+        assert!(request.uri().to_string().ends_with("?uploads"));
+        let body = b"<InitiateMultipartUploadResult><UploadId>U9</UploadId></InitiateMultipartUploadResult>";
+        up.on_oss_answer(&initiate, Ok((200, body)));
+        assert_eq!(name(&up.next(NOW)), "save");
+
+        let part = up.next(NOW);
+        assert_eq!(name(&part), "part 1 of U9 #0");
+        assert!(up.oss_request(&part, date).is_err(), "parts are streamed");
+        up.on_part_uploaded(1, "U9", "\"E1\"");
+        assert_eq!(name(&up.next(NOW)), "save");
+
+        let complete = up.next(NOW);
+        let request = up.oss_request(&complete, date).unwrap();
+        assert!(request.headers().contains_key("x-oss-callback"));
+        let timeout = Error::Transport {
+            kind: TransportErrorKind::Timeout,
+            message: "x".into(),
+            cause: None,
+        };
+        up.on_oss_answer(&complete, Err(timeout));
+        let again = up.next(NOW);
+        assert_eq!(name(&again), "complete U9 with 1 #1");
+        assert_eq!(again.sequential_attempt(), Some(1));
+        up.on_oss_answer(&again, Ok((200, b"{}")));
+        assert_eq!(name(&up.next(NOW)), "done v_1");
     }
 
     #[test]
