@@ -1,8 +1,8 @@
 //! Uploading a file: a loop around [`polyv_core::upload::Upload`], which
 //! decides everything. This module only performs its actions: `init` and
 //! `token` through [`Client::call`], OSS requests with the client's reqwest
-//! client (several parts in flight in one task, each read from the file
-//! with `tokio::fs` just before it is sent), the resume state written
+//! client (several parts in flight in one task, each streamed from the
+//! file with `tokio::fs` as it is sent), the resume state written
 //! atomically to the cache directory.
 
 use std::io;
@@ -17,7 +17,7 @@ use polyv_core::upload::{
     Action, Failure, FileIdentity, GrabItem, GrabUrls, InitUpload, Part, RefreshUploadToken,
     RequestHead, Upload, UploadOptions, UploadProgress, UploadTicket, Uploaded, UrlScheme,
 };
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+use tokio::io::AsyncSeekExt as _;
 
 use crate::Client;
 
@@ -363,15 +363,11 @@ async fn read_and_send(
     head: RequestHead,
 ) -> Result<(u16, Option<String>, Vec<u8>), Error> {
     let io_err = |e: io::Error| Error::InvalidInput(format!("cannot read {}: {e}", path.display()));
-    let len = usize::try_from(part.len).map_err(|_| {
-        Error::InvalidInput(format!("a part of {} bytes is too large here", part.len))
-    })?;
     let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
     file.seek(io::SeekFrom::Start(part.offset))
         .await
         .map_err(io_err)?;
-    let mut body = vec![0; len];
-    file.read_exact(&mut body).await.map_err(io_err)?;
+    let body = reqwest::Body::wrap(FilePart::new(file, part.len));
     let (parts, ()) = head.into_parts();
     let url = reqwest::Url::parse(&parts.uri.to_string())
         .map_err(|err| Error::InvalidInput(format!("the request URL does not parse: {err}")))?;
@@ -406,4 +402,119 @@ async fn read_and_send(
         bytes.extend_from_slice(&chunk);
     }
     Ok((status, etag, bytes))
+}
+
+/// A part's bytes, read from the file as the connection takes them
+/// (`CHUNK` at a time): a part in flight holds a chunk, not the whole part.
+/// The file must still have them: a file that shrank under the upload is
+/// an error, never a short part.
+struct FilePart {
+    file: tokio::fs::File,
+    left: u64,
+    buf: Vec<u8>,
+}
+
+/// 64 KiB: hyper writes what it is given, and the blocking client's reads
+/// are of this order too.
+const CHUNK: usize = 64 * 1024;
+
+impl FilePart {
+    fn new(file: tokio::fs::File, len: u64) -> Self {
+        let chunk = usize::try_from(len).map_or(CHUNK, |len| len.min(CHUNK));
+        Self {
+            file,
+            left: len,
+            buf: vec![0; chunk],
+        }
+    }
+}
+
+impl http_body::Body for FilePart {
+    type Data = bytes::Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        use tokio::io::AsyncRead as _;
+        let this = self.get_mut();
+        if this.left == 0 {
+            return Poll::Ready(None);
+        }
+        let want =
+            usize::try_from(this.left).map_or(this.buf.len(), |left| left.min(this.buf.len()));
+        let mut read = tokio::io::ReadBuf::new(&mut this.buf[..want]);
+        match Pin::new(&mut this.file).poll_read(cx, &mut read) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(err)) => Poll::Ready(Some(Err(err))),
+            Poll::Ready(Ok(())) => {
+                let filled = read.filled();
+                if filled.is_empty() {
+                    return Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the file ended before the part did: it changed during the upload",
+                    ))));
+                }
+                this.left -= filled.len() as u64;
+                let chunk = bytes::Bytes::copy_from_slice(filled);
+                Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.left)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Body as _;
+
+    async fn frames(mut body: FilePart) -> (Vec<u8>, Option<io::Error>) {
+        let mut bytes = Vec::new();
+        loop {
+            let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+            match frame {
+                None => return (bytes, None),
+                Some(Err(err)) => return (bytes, Some(err)),
+                Some(Ok(frame)) => {
+                    let data = frame.into_data().unwrap_or_default();
+                    assert!(data.len() <= CHUNK);
+                    bytes.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_part_streams_exactly_its_bytes_and_a_short_file_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("polyv-async-filepart-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+
+        let mut file = tokio::fs::File::open(&path).await.unwrap();
+        file.seek(io::SeekFrom::Start(1000)).await.unwrap();
+        let body = FilePart::new(file, 200_000);
+        assert_eq!(body.size_hint().exact(), Some(200_000));
+        let (bytes, err) = frames(body).await;
+        assert!(err.is_none());
+        assert!(bytes == data[1000..201_000], "not the part's bytes");
+
+        // The file is shorter than the part: an error, never a short part.
+        let file = tokio::fs::File::open(&path).await.unwrap();
+        let (bytes, err) = frames(FilePart::new(file, 400_000)).await;
+        assert_eq!(bytes.len(), 300_000);
+        assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::UnexpectedEof));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
