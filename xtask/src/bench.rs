@@ -11,6 +11,7 @@ use std::process::Command;
 
 use crate::e2e::{Harness, Mock, Res, Walk, Walker, cli_peak_rss, pages_of};
 use crate::report::Report;
+use crate::upload::{MIB, Sizes};
 
 /// What to run, and how big.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub(crate) struct Opts {
     pub(crate) limited_pages: usize,
     pub(crate) memory_videos: (usize, usize),
     pub(crate) python_micro_iterations: u32,
+    /// The upload rows: file, part size, parts in flight, runs.
+    pub(crate) upload: Sizes,
     /// The command that reproduces the report.
     pub(crate) command: &'static str,
 }
@@ -52,6 +55,12 @@ impl Opts {
             limited_pages: 1000,
             memory_videos: (1_000, 100_000),
             python_micro_iterations: 20_000,
+            upload: Sizes {
+                file: 256 * MIB,
+                part: 8 * MIB,
+                parallel: 4,
+                reps: 11,
+            },
             command: "cargo xtask bench",
         }
     }
@@ -70,6 +79,8 @@ impl Opts {
         o.latency_videos = 2_000;
         o.latency_reps = 1;
         o.limited_pages = 200;
+        o.upload.file = 64 * MIB;
+        o.upload.reps = 1;
         o.command = "cargo xtask bench --quick";
         o
     }
@@ -87,6 +98,13 @@ impl Opts {
         o.limited_pages = 5;
         o.memory_videos = (100, 400);
         o.python_micro_iterations = 100;
+        // A short last part too.
+        o.upload = Sizes {
+            file: 3 * MIB + 4321,
+            part: 512 * 1024,
+            parallel: 4,
+            reps: 1,
+        };
         o.command = "cargo xtask test (smoke)";
         o
     }
@@ -450,6 +468,9 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
         }
     }
 
+    // 5: uploads.
+    let upload = crate::upload::run(opts)?;
+
     let report = Report {
         opts,
         crit: &crit,
@@ -460,6 +481,7 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
         limited_big,
         slow: &slow,
         memory: &memory,
+        upload: &upload,
         notes: &notes,
     };
     let (markdown, summary) = report.render();
@@ -469,6 +491,23 @@ pub(crate) fn run(opts: &Opts) -> Res<()> {
     std::fs::write(&opts.out, markdown).map_err(|e| e.to_string())?;
     println!("{summary}");
     println!("written: {}", opts.out.display());
+    Ok(())
+}
+
+/// `xtask bench-run --upload-only`: only the upload rows, their goals and
+/// table written under `target/bench-results/` (never `docs/`).
+pub(crate) fn upload_only(opts: &Opts) -> Res<()> {
+    let upload = crate::upload::run(opts)?;
+    let (markdown, summary) = crate::report::render_upload_only(opts, &upload);
+    let out = opts
+        .target
+        .join(format!("bench-results/benchmarks-upload-{}.md", opts.label));
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&out, markdown).map_err(|e| e.to_string())?;
+    println!("{summary}");
+    println!("written: {}", out.display());
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use polyv_core::{
 /// An error message; the harness stops on the first one.
 pub(crate) type Res<T> = Result<T, String>;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -62,12 +62,23 @@ impl Mock {
     /// `videos` videos (indexed once at start-up), with optional injected
     /// latency, and waits until it listens.
     pub(crate) fn start(bin: &Path, videos: usize, latency_ms: Option<u64>) -> Res<Self> {
+        Self::start_with(bin, videos, latency_ms, &[])
+    }
+
+    /// [`Mock::start`] with more of the mock's flags (`--drop-part-bytes`).
+    pub(crate) fn start_with(
+        bin: &Path,
+        videos: usize,
+        latency_ms: Option<u64>,
+        flags: &[&str],
+    ) -> Res<Self> {
         let mut cmd = Command::new(bin);
         let catalogue = catalogue_for(videos);
         cmd.args(["--port", "0", "--videos", &catalogue.to_string(), "--quiet"]);
         if let Some(ms) = latency_ms {
             cmd.args(["--latency-ms", &ms.to_string()]);
         }
+        cmd.args(flags);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -105,11 +116,11 @@ impl Mock {
     }
 
     /// The mock's CPU time so far (user + system), in seconds.
-    fn cpu(&self) -> f64 {
+    pub(crate) fn cpu(&self) -> f64 {
         proc_cpu(&format!("/proc/{}/stat", self.child.id()))
     }
 
-    fn config(&self, limited: bool) -> Res<Config> {
+    pub(crate) fn config(&self, limited: bool) -> Res<Config> {
         let config = Config::new(Credentials::new(&self.user, &self.secret).map_err(err)?)
             .with_base_url(&self.base_url)
             .map_err(err)?;
@@ -131,7 +142,7 @@ impl Drop for Mock {
 
 /// User + system CPU seconds of a process, from `/proc/<pid>/stat` (0 where
 /// there is no procfs).
-fn proc_cpu(stat: &str) -> f64 {
+pub(crate) fn proc_cpu(stat: &str) -> f64 {
     let Ok(text) = std::fs::read_to_string(stat) else {
         return 0.0;
     };
@@ -590,15 +601,19 @@ pub(crate) fn cli_peak_rss(cli: &Path, mock: &Mock, page_size: Option<u32>) -> R
     if !out.status.success() {
         return Err(format!("the CLI walk failed ({}): {stderr}", out.status));
     }
-    stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes):")
-                .and_then(|v| v.trim().parse().ok())
-        })
+    time_v(&stderr, "Maximum resident set size (kbytes)")
         .map(|kib| (kib, wall))
         .ok_or_else(|| format!("no peak RSS in /usr/bin/time's output: {stderr}"))
+}
+
+/// A field of `/usr/bin/time -v`'s report (`\tName: value`), parsed.
+pub(crate) fn time_v<T: std::str::FromStr>(stderr: &str, name: &str) -> Option<T> {
+    stderr.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub(crate) fn row(report: &Path) -> Result<(), Failure> {
     let section = match measure() {
         Ok(line) => render(&line),
         Err(why) => {
-            format!("\n## 5. A fleet sharing one limit (polyv-redis)\n\nNot measured: {why}\n")
+            format!("\n## 6. A fleet sharing one limit (polyv-redis)\n\nNot measured: {why}\n")
         }
     };
     let mut text = std::fs::read_to_string(report)
@@ -79,7 +79,7 @@ fn percent(ratio: &str) -> String {
 
 fn render(line: &str) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "\n## 5. A fleet sharing one limit (polyv-redis)\n");
+    let _ = writeln!(s, "\n## 6. A fleet sharing one limit (polyv-redis)\n");
     let _ = writeln!(
         s,
         "4 processes × 4 threads of polyv-blocking, each paced alone at 138 requests/s, against one polyv-mock limited \

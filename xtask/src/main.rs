@@ -13,11 +13,15 @@
 //!   criterion on the core, then re-runs this crate in release as
 //!   `xtask bench-run` for the Python comparisons, the end-to-end walks and
 //!   the memory walks, and writes the report.
+//! - `cargo xtask bench --upload-only [--quick]`: only the upload rows
+//!   (release binaries, `xtask bench-run --upload-only`), written under
+//!   `target/bench-results/`; for working on the upload path.
 
 mod bench;
 mod e2e;
 mod fleet;
 mod report;
+mod upload;
 
 use std::process::{Command, ExitCode};
 
@@ -33,7 +37,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("bench-run") => bench_run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench [--quick]>");
+            eprintln!("usage: cargo xtask <test|bench [--quick] [--upload-only]>");
             return ExitCode::from(2);
         }
     };
@@ -402,15 +406,18 @@ fn packaging_checks() -> Step {
 }
 
 fn bench(args: &[String]) -> Step {
-    let quick = match args {
-        [] => false,
-        [q] if q == "--quick" => true,
-        _ => {
-            return Err(Failure(format!(
-                "unknown bench arguments {args:?}; use --quick or nothing"
-            )));
+    let (mut quick, mut upload_only) = (false, false);
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--upload-only" => upload_only = true,
+            _ => {
+                return Err(Failure(format!(
+                    "unknown bench argument {arg:?}; use --quick, --upload-only or nothing"
+                )));
+            }
         }
-    };
+    }
     // The mock and the CLI, optimised, for the walks.
     cargo(&[
         "build",
@@ -430,6 +437,22 @@ fn bench(args: &[String]) -> Step {
     } else {
         bench::Opts::full()
     };
+    if upload_only {
+        let mut run = vec![
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--",
+            "bench-run",
+            "--upload-only",
+        ];
+        if quick {
+            run.push("--quick");
+        }
+        return cargo(&run);
+    }
     let fixtures = opts.fixtures();
     let mut criterion = vec!["bench", "-p", "polyv-core", "--bench", "core"];
     if quick {
@@ -466,10 +489,19 @@ fn bench_run(args: &[String]) -> Step {
     if cfg!(debug_assertions) {
         eprintln!("xtask: warning: bench-run is a debug build; the walks are not optimised");
     }
+    let sized = |arg: Option<&str>| match arg {
+        None => Ok(bench::Opts::full()),
+        Some("--quick") => Ok(bench::Opts::quick()),
+        Some("--smoke") => Ok(bench::Opts::smoke()),
+        Some(_) => Err(Failure(format!("unknown bench-run arguments {args:?}"))),
+    };
     let opts = match args {
         [] => bench::Opts::full(),
-        [q] if q == "--quick" => bench::Opts::quick(),
-        [q] if q == "--smoke" => bench::Opts::smoke(),
+        [q] if q == "--quick" || q == "--smoke" => sized(Some(q.as_str()))?,
+        [u, rest @ ..] if u == "--upload-only" && rest.len() <= 1 => {
+            let opts = sized(rest.first().map(String::as_str))?;
+            return bench::upload_only(&opts).map_err(|e| Failure(format!("bench-run: {e}")));
+        }
         [w, walker, reps @ ..] if w == "--walk" => {
             let reps = match reps {
                 [] => 5,

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::bench::{Crit, Opts, PyMicro, Series, Stat, find, same_order};
 use crate::e2e::{Walk, Walker, pages_of};
+use crate::upload::{MIB, Run, UploadBench, Uploader};
 
 /// One goal's line.
 pub(crate) struct Goal {
@@ -106,6 +107,7 @@ pub(crate) struct Report<'a> {
     pub(crate) limited_big: Walk,
     pub(crate) slow: &'a [Series],
     pub(crate) memory: &'a [(usize, Option<u32>, u64, f64)],
+    pub(crate) upload: &'a UploadBench,
     pub(crate) notes: &'a [String],
 }
 
@@ -266,31 +268,34 @@ impl Report<'_> {
                 |x| x <= 1.2,
             ));
         }
+        goals.extend(upload_goals(self.upload));
         goals
     }
+}
 
-    fn goals_table(&self, goals: &[Goal]) -> String {
-        let mut t = String::from("| Goal | Target | Measured | Met |\n|---|---|---|---|\n");
-        for g in goals {
-            let measured = if g.measured.is_finite() {
-                format!("{:.2}{}", g.measured, g.unit)
-            } else {
-                "n/a".into()
-            };
-            let met = match g.met {
-                Some(true) => "yes",
-                Some(false) => "**no**",
-                None => "n/a",
-            };
-            let _ = writeln!(t, "| {} | {} | {measured} | {met} |", g.what, g.target);
-        }
-        t
+fn goals_table(goals: &[Goal]) -> String {
+    let mut t = String::from("| Goal | Target | Measured | Met |\n|---|---|---|---|\n");
+    for g in goals {
+        let measured = if g.measured.is_finite() {
+            format!("{:.2}{}", g.measured, g.unit)
+        } else {
+            "n/a".into()
+        };
+        let met = match g.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "n/a",
+        };
+        let _ = writeln!(t, "| {} | {} | {measured} | {met} |", g.what, g.target);
     }
+    t
+}
 
+impl Report<'_> {
     pub(crate) fn render(&self) -> (String, String) {
         let o = self.opts;
         let goals = self.goals();
-        let goals_table = self.goals_table(&goals);
+        let goals_table = goals_table(&goals);
         let cores = std::thread::available_parallelism().map_or(0, usize::from);
         let mut d = String::new();
         let w = &mut d;
@@ -306,23 +311,7 @@ impl Report<'_> {
             "- Reproduce: `{}` (full run ≈ 12 minutes on 2 cores; `cargo xtask bench --quick` for a shorter one, written under `target/bench-results/`).",
             o.command
         );
-        let _ = writeln!(
-            w,
-            "- Machine: {cores} cores (`available_parallelism`), {}.",
-            cpu_model()
-        );
-        if let Some(v) = command_line("rustc", &["-V"]) {
-            let _ = writeln!(w, "- {v}; release profile; criterion 0.8.");
-        }
-        if let Some(v) = command_line("python3", &["-V"]) {
-            let _ = writeln!(w, "- {v} (the alternative: `xtask/bench/polyv_walk.py`).");
-        }
-        if let Some(v) = command_line("git", &["rev-parse", "--short", "HEAD"]) {
-            let _ = writeln!(
-                w,
-                "- Commit: {v} (plus any uncommitted changes in the tree)."
-            );
-        }
+        machine(w, cores);
         for n in self.notes {
             let _ = writeln!(w, "- Note: {n}");
         }
@@ -534,7 +523,9 @@ impl Report<'_> {
                 kib as f64 / 1024.0
             );
         }
-        let _ = writeln!(w, "\n{}", ANALYSIS.trim());
+        let _ = writeln!(w);
+        upload_section(w, self.upload);
+        let _ = writeln!(w, "{}", ANALYSIS.trim());
         let summary = format!(
             "polyv-rs benchmarks ({} run, {cores} cores)\n{goals_table}",
             o.label
@@ -598,6 +589,187 @@ impl Report<'_> {
         }
         let _ = writeln!(w);
     }
+}
+
+/// The machine, compiler, Python and commit lines of a report's header.
+fn machine(w: &mut String, cores: usize) {
+    let _ = writeln!(
+        w,
+        "- Machine: {cores} cores (`available_parallelism`), {}.",
+        cpu_model()
+    );
+    if let Some(v) = command_line("rustc", &["-V"]) {
+        let _ = writeln!(w, "- {v}; release profile; criterion 0.8.");
+    }
+    if let Some(v) = command_line("python3", &["-V"]) {
+        let _ = writeln!(w, "- {v} (the alternative: `xtask/bench/polyv_walk.py`).");
+    }
+    if let Some(v) = command_line("git", &["rev-parse", "--short", "HEAD"]) {
+        let _ = writeln!(
+            w,
+            "- Commit: {v} (plus any uncommitted changes in the tree)."
+        );
+    }
+}
+
+/// `bytes` as MiB or KiB when it is a whole number of them.
+fn size(bytes: u64) -> String {
+    if bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes % 1024 == 0 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{:.2} MiB", bytes as f64 / MIB as f64)
+    }
+}
+
+/// The upload goals: each client's throughput against the raw PUT loop's,
+/// and the CLI's peak RSS against parts in flight × part size + 32 MiB.
+fn upload_goals(u: &UploadBench) -> Vec<Goal> {
+    let s = u.sizes;
+    let mut goals = Vec::new();
+    for who in [Uploader::Blocking, Uploader::Async, Uploader::Cli] {
+        let name = match who {
+            Uploader::Blocking => "polyv-blocking",
+            Uploader::Async => "polyv-async",
+            _ => "CLI `polyv videos upload`",
+        };
+        goals.push(goal(
+            &format!(
+                "upload {}, {} parts, {} in flight: {name} ÷ raw ureq PUT loop, throughput",
+                size(s.file),
+                size(s.part),
+                s.parallel
+            ),
+            "≥ 0.9×",
+            u.vs_floor_median(who),
+            |x| x >= 0.9,
+        ));
+    }
+    let bound = s.rss_bound_kib() as f64 / 1024.0;
+    goals.push(goal_in(
+        " MiB",
+        &format!(
+            "upload: CLI peak RSS (highest of its runs) ≤ {} in flight × {} parts + 32 MiB",
+            s.parallel,
+            size(s.part)
+        ),
+        &format!("≤ {bound:.0} MiB"),
+        u.cli_peak_kib().map_or(f64::NAN, |k| k as f64 / 1024.0),
+        |x| x <= bound,
+    ));
+    goals
+}
+
+/// One of a run's times.
+type RunTime = fn(&Run) -> Option<f64>;
+
+/// Section 5: the upload table.
+fn upload_section(w: &mut String, u: &UploadBench) {
+    let s = u.sizes;
+    let _ = writeln!(w, "## 5. Uploading a file, end to end\n");
+    let _ = writeln!(
+        w,
+        "A {} file of pseudo-random bytes (`{}`, generated once), in {} parts of {}, {} in flight, uploaded \
+         to the `polyv-mock` binary (a separate process, `--drop-part-bytes`: it reads and hashes each part, then \
+         keeps only its length and ETag) on 127.0.0.1; every run is a new video with a fresh resume-state directory. \
+         The floor is a plain ureq agent on {} threads PUTting the parts, each streamed from the file as \
+         polyv-blocking streams them, over heads signed before the loop; `init`, InitiateMultipartUpload and \
+         CompleteMultipartUpload are outside its timing (the context row times them too). The SDK rows time the \
+         whole `upload` call (`init`, Initiate, the parts, the state file saved after each part, Complete) in this \
+         process; the CLI row the whole `polyv videos upload` process, under `/usr/bin/time -v` (its peak RSS; its \
+         CPU is user + system from the same report). Runs interleaved in rounds (floor, blocking, async, CLI), {} \
+         rounds, after one untimed run of the floor. MB/s is 10⁶ bytes per second of the median wall. \
+         `Throughput ÷ floor`: in each round, the floor's wall ÷ this row's (the same bytes), median (min – max) \
+         over the rounds.\n",
+        size(s.file),
+        u.fixture.file_name().map_or_else(String::new, |n| format!(
+            "target/bench-fixtures/{}",
+            n.to_string_lossy()
+        )),
+        s.parts(),
+        size(s.part),
+        s.parallel,
+        s.parallel,
+        s.reps
+    );
+    let _ = writeln!(
+        w,
+        "| Uploader | Wall | Min – max | MB/s | Throughput ÷ floor | Client CPU | Mock CPU | Peak RSS |\n|---|---|---|---|---|---|---|---|"
+    );
+    let bound = s.rss_bound_kib() as f64 / 1024.0;
+    for who in Uploader::ALL {
+        let Some(wall) = u.wall(who) else { continue };
+        let (med, range) = fmt_s(wall);
+        let cpu = |f: fn(&Run) -> f64| u.stat(who, f).map_or(f64::NAN, |s| s.median);
+        let rss = u.runs(who).filter_map(|r| r.peak_kib).max().map_or_else(
+            || "-".to_owned(),
+            |kib| format!("{:.1} MiB (bound {bound:.0} MiB)", kib as f64 / 1024.0),
+        );
+        let vs_floor = match (who, u.vs_floor(who)) {
+            (Uploader::Floor, _) => "1×".to_owned(),
+            (_, Some(r)) => format!("{} ({} – {})", ratio(r.median), ratio(r.min), ratio(r.max)),
+            (_, None) => "n/a".to_owned(),
+        };
+        let _ = writeln!(
+            w,
+            "| {} | {med} | {range} | {:.0} | {vs_floor} | {:.2} s | {:.2} s | {rss} |",
+            who.label(),
+            u.mb_per_s(who),
+            cpu(|r| r.client_cpu),
+            cpu(|r| r.mock_cpu),
+        );
+        // Context: the floor with its untimed steps, the CLI without its process.
+        let context: Option<(&str, RunTime)> = match who {
+            Uploader::Floor => Some((
+                "context: the same floor runs, `init`, Initiate, signing and Complete timed too",
+                |r| r.whole,
+            )),
+            Uploader::Cli => Some((
+                "context: the same CLI runs, its upload call alone (the `seconds` it prints)",
+                |r| r.call,
+            )),
+            _ => None,
+        };
+        if let Some((label, time)) = context {
+            if let Some(t) = u.stat(who, |r| time(r).unwrap_or(f64::NAN)) {
+                let (med, range) = fmt_s(t);
+                let vs = u.vs_floor_by(who, time).map_or_else(
+                    || "n/a".to_owned(),
+                    |r| format!("{} ({} – {})", ratio(r.median), ratio(r.min), ratio(r.max)),
+                );
+                let _ = writeln!(
+                    w,
+                    "| {label} | {med} | {range} | {:.0} | {vs} | | | |",
+                    s.file as f64 / t.median / 1e6,
+                );
+            }
+        }
+    }
+    let _ = writeln!(w);
+}
+
+/// `xtask bench-run --upload-only`: the upload goals and section alone.
+pub(crate) fn render_upload_only(o: &Opts, u: &UploadBench) -> (String, String) {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let goals_table = goals_table(&upload_goals(u));
+    let mut d = String::new();
+    let w = &mut d;
+    let _ = writeln!(w, "# Benchmarks: uploads only\n");
+    let _ = writeln!(
+        w,
+        "Written by `xtask bench-run --upload-only` ({} sizes); every ratio compares two figures of the same run. \
+         The full report is `cargo xtask bench`'s `docs/benchmarks.md`.\n",
+        o.label
+    );
+    machine(w, cores);
+    let _ = writeln!(w, "\n## Goals\n\n{goals_table}");
+    upload_section(w, u);
+    let summary = format!(
+        "polyv-rs upload benchmarks ({} sizes, {cores} cores)\n{goals_table}",
+        o.label
+    );
+    (d, summary)
 }
 
 /// The closing analysis, written beside the figures it explains.
