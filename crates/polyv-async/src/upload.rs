@@ -163,7 +163,8 @@ impl<'a> Run<'a> {
         let path = self.path;
         let mut in_flight: FuturesUnordered<PartFuture<'a>> = FuturesUnordered::new();
         loop {
-            if self.options.cancel_requested() {
+            // Once finished, the end is reported, not the cancellation.
+            if self.options.cancel_requested() && !upload.is_finished() {
                 while let Some(answer) = in_flight.next().await {
                     report(upload, answer);
                 }

@@ -194,7 +194,8 @@ impl<'a> Run<'a> {
     ) -> Result<String, Error> {
         let mut in_flight = 0usize;
         loop {
-            if self.options.cancel_requested() {
+            // Once finished, the end is reported, not the cancellation.
+            if self.options.cancel_requested() && !upload.is_finished() {
                 while in_flight > 0 {
                     match done.recv() {
                         Ok(answer) => {

@@ -38,6 +38,8 @@ pub struct Seen {
     pub grabs: Vec<String>,
     /// Answer the first try of this part number with a 500.
     pub fail_part_once: Option<u32>,
+    /// Raised when a Complete arrives (a Ctrl-C while it is in flight).
+    pub raise_on_complete: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The stand: a port on 127.0.0.1 and what it saw.
@@ -206,6 +208,9 @@ fn route(
     }
     if method == "POST" && target.contains("uploadId=") {
         seen.completes.push(text);
+        if let Some(flag) = &seen.raise_on_complete {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         return (200, String::new(), br#"{"code":200}"#.to_vec());
     }
     (404, String::new(), Vec::new())

@@ -535,6 +535,13 @@ impl Upload {
         u32::try_from(self.state.parts.len()).unwrap_or(u32::MAX)
     }
 
+    /// Whether the upload has ended, done or failed: [`next`](Self::next)
+    /// says which. A cancellation that comes now must not hide that end (a
+    /// finished upload reported as cancelled would be uploaded again).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Done | Phase::Failed)
+    }
+
     /// The error a client returns when the upload is cancelled
     /// ([`UploadOptions::cancel_flag`](super::UploadOptions::cancel_flag)),
     /// once the parts in flight have answered and the state is saved.
@@ -1707,6 +1714,25 @@ mod tests {
         assert_eq!(again.sequential_attempt(), Some(1));
         up.on_oss_answer(&again, Ok((200, b"{}")));
         assert_eq!(name(&up.next(NOW)), "done v_1");
+    }
+
+    #[test]
+    fn finished_means_done_or_failed() {
+        let mut up = started(1, 1);
+        assert!(!up.is_finished());
+        up.next(NOW);
+        up.on_part_uploaded(1, "U1", "\"E1\"");
+        up.next(NOW);
+        let complete = up.next(NOW);
+        assert!(!up.is_finished(), "Complete in flight");
+        up.on_oss_answer(&complete, Ok((200, b"")));
+        assert!(up.is_finished());
+        assert_eq!(name(&up.next(NOW)), "done v_1");
+
+        let mut up = started(1, 1);
+        up.next(NOW);
+        up.on_part_failed(1, "U1", oss(403, "SignatureDoesNotMatch"));
+        assert!(up.is_finished());
     }
 
     #[test]
