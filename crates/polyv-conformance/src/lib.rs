@@ -124,6 +124,7 @@ macro_rules! conformance_tests {
             loosely_typed_pages_read_as_the_strict_ones,
             an_unreadable_record_costs_only_itself,
             stale_kept_alive_connections_cost_nothing,
+            calls_that_must_not_run_twice_never_ride_a_stale_connection,
             uploads_during_a_walk_are_reported_and_never_doubled,
             deletions_during_a_walk_are_reported,
             rate_limit_block_is_waited_out,

@@ -148,6 +148,32 @@ pub fn stale_kept_alive_connections_cost_nothing<S: Subject>() {
     assert!(resends.load(Ordering::Relaxed) >= 20, "{resends:?}");
 }
 
+/// A call that must not run twice (here addCata) never rides a kept-alive
+/// connection the server may have closed: it goes on a new one, so it
+/// neither fails for a stale connection nor arrives twice. Each round reads
+/// first (leaving a pooled connection the server then drops), then adds.
+pub fn calls_that_must_not_run_twice_never_ride_a_stale_connection<S: Subject>() {
+    let server = start(MockServer::builder().videos(20).silent_close(true));
+    let client: S = connect(demo_config(&server).with_retry(RetryPolicy::never()));
+    let query = GetByUploader::new();
+    for round in 1..=10 {
+        client
+            .call(&query)
+            .unwrap_or_else(|e| panic!("round {round}, the read: {e}"));
+        let add = polyv_core::categories::AddCategory::new(format!("round {round}"), 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        client
+            .call(&add)
+            .unwrap_or_else(|e| panic!("round {round}, addCata on a stale connection: {e}"));
+    }
+    let adds = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/addCata"))
+        .count();
+    assert_eq!(adds, 10, "each addCata arrived once");
+}
+
 fn unique(walked: &[Result<polyv_core::Video, Error>]) -> HashSet<String> {
     let mut seen = HashSet::new();
     for item in walked {

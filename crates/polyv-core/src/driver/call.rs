@@ -304,7 +304,11 @@ impl<'a, E: Endpoint + ?Sized> Call<'a, E> {
                 return Step::Done(Err(error));
             }
         };
-        let fresh_connection = std::mem::take(&mut self.fresh_next);
+        // A call that must not run twice never rides a kept-alive
+        // connection: one the server has just closed would fail it with no
+        // way to tell whether it arrived, and it could not be resent. A new
+        // connection costs a handshake on a rare call (init, addCata, grab).
+        let fresh_connection = std::mem::take(&mut self.fresh_next) || !self.endpoint.resend_safe();
         self.in_flight = Some(Sent {
             at_ms: tick.unix_ms,
             at: tick.monotonic,
@@ -752,7 +756,10 @@ mod tests {
             (Err(refused()), true),
         ] {
             let mut call = Call::new(&config, &state, &post);
-            send(&mut call, 1);
+            assert!(
+                send(&mut call, 1).fresh_connection,
+                "a call that must not run twice goes on a new connection"
+            );
             call.receive(outcome, tick(2));
             let step = call.next(tick(2));
             assert_eq!(matches!(step, Step::Wait(_)), resent, "{step:?}");
