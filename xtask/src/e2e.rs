@@ -177,15 +177,23 @@ pub(crate) struct Walk {
     pub(crate) parse: f64,
 }
 
-struct Timer<'a> {
+/// Wall and CPU of one run, this process's and the mock's.
+pub(crate) struct Timer<'a> {
     mock: &'a Mock,
     wall: Instant,
     client_cpu: f64,
     mock_cpu: f64,
 }
 
+/// What a [`Timer`] measured, in seconds.
+pub(crate) struct Timed {
+    pub(crate) wall: f64,
+    pub(crate) client_cpu: f64,
+    pub(crate) mock_cpu: f64,
+}
+
 impl<'a> Timer<'a> {
-    fn start(mock: &'a Mock) -> Self {
+    pub(crate) fn start(mock: &'a Mock) -> Self {
         Self {
             mock,
             client_cpu: proc_cpu("/proc/self/stat"),
@@ -194,15 +202,27 @@ impl<'a> Timer<'a> {
         }
     }
 
+    pub(crate) fn stop(self) -> Timed {
+        Timed {
+            wall: self.wall.elapsed().as_secs_f64(),
+            client_cpu: proc_cpu("/proc/self/stat") - self.client_cpu,
+            mock_cpu: self.mock.cpu() - self.mock_cpu,
+        }
+    }
+
     fn finish(self, videos: u64, pages: u64, digest: u64) -> Walk {
-        let wall = self.wall.elapsed().as_secs_f64();
+        let Timed {
+            wall,
+            client_cpu,
+            mock_cpu,
+        } = self.stop();
         Walk {
             wall,
             videos,
             pages,
             digest,
-            client_cpu: proc_cpu("/proc/self/stat") - self.client_cpu,
-            mock_cpu: self.mock.cpu() - self.mock_cpu,
+            client_cpu,
+            mock_cpu,
             parse: 0.0,
         }
     }

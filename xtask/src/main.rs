@@ -437,20 +437,23 @@ fn bench(args: &[String]) -> Step {
     } else {
         bench::Opts::full()
     };
+    // The measuring runs in an optimised xtask.
+    let mut run = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "xtask",
+        "--",
+        "bench-run",
+    ];
     if upload_only {
-        let mut run = vec![
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            "xtask",
-            "--",
-            "bench-run",
-            "--upload-only",
-        ];
-        if quick {
-            run.push("--quick");
-        }
+        run.push("--upload-only");
+    }
+    if quick {
+        run.push("--quick");
+    }
+    if upload_only {
         return cargo(&run);
     }
     let fixtures = opts.fixtures();
@@ -466,19 +469,6 @@ fn bench(args: &[String]) -> Step {
         .map_err(|e| Failure(format!("cannot run cargo: {e}")))?;
     if !status.success() {
         return Err(Failure(format!("criterion failed: {status}")));
-    }
-    // The rest runs in an optimised xtask.
-    let mut run = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "xtask",
-        "--",
-        "bench-run",
-    ];
-    if quick {
-        run.push("--quick");
     }
     cargo(&run)?;
     fleet::row(&opts.out)

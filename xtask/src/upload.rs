@@ -29,7 +29,7 @@ use polyv_core::upload::{
 };
 
 use crate::bench::{Opts, Stat};
-use crate::e2e::{Mock, Res, err, proc_cpu, time_v};
+use crate::e2e::{Mock, Res, Timed, Timer, err, time_v};
 
 pub(crate) const MIB: u64 = 1024 * 1024;
 
@@ -216,34 +216,20 @@ fn warm_page_cache(path: &Path) -> Res<()> {
     Ok(())
 }
 
-/// Wall and CPU of one run, the mock's CPU included.
-struct Timer<'a> {
-    mock: &'a Mock,
-    wall: Instant,
-    client_cpu: f64,
-    mock_cpu: f64,
-}
-
-impl<'a> Timer<'a> {
-    fn start(mock: &'a Mock) -> Self {
-        Self {
-            mock,
-            client_cpu: proc_cpu("/proc/self/stat"),
-            mock_cpu: mock.cpu(),
-            wall: Instant::now(),
-        }
-    }
-
-    fn finish(self) -> Run {
-        let wall = self.wall.elapsed().as_secs_f64();
-        Run {
-            wall,
-            client_cpu: proc_cpu("/proc/self/stat") - self.client_cpu,
-            mock_cpu: self.mock.cpu() - self.mock_cpu,
-            peak_kib: None,
-            whole: None,
-            call: None,
-        }
+/// A [`Timer`]'s figures as an upload row's run.
+fn run_of(timer: Timer<'_>) -> Run {
+    let Timed {
+        wall,
+        client_cpu,
+        mock_cpu,
+    } = timer.stop();
+    Run {
+        wall,
+        client_cpu,
+        mock_cpu,
+        peak_kib: None,
+        whole: None,
+        call: None,
     }
 }
 
@@ -380,7 +366,7 @@ impl Bencher<'_> {
         let options = self.options(&state);
         let timer = Timer::start(self.mock);
         let done = client.upload(self.file, options).map_err(err)?;
-        let run = timer.finish();
+        let run = run_of(timer);
         self.check(Uploader::Blocking, &done)?;
         Ok(run)
     }
@@ -394,7 +380,7 @@ impl Bencher<'_> {
             let client = polyv_async::Client::new(config).map_err(err)?;
             let timer = Timer::start(mock);
             let done = client.upload(file, options).await.map_err(err)?;
-            Ok::<_, String>((timer.finish(), done))
+            Ok::<_, String>((run_of(timer), done))
         })?;
         self.check(Uploader::Async, &done)?;
         Ok(run)
@@ -503,7 +489,7 @@ impl Bencher<'_> {
                 })
                 .collect::<Vec<_>>()
         });
-        let run = timer.finish();
+        let run = run_of(timer);
 
         let mut parts = Vec::new();
         for answer in answers {
