@@ -218,7 +218,15 @@ impl UploadOptions {
     ) -> Result<(Upload, bool), Error> {
         let parallel = self.get_parallel();
         let saved = saved
-            .and_then(|json| ResumeState::from_json(json).ok())
+            .and_then(|json| match ResumeState::from_json(json) {
+                Ok(state) => Some(state),
+                Err(error) => {
+                    // Written atomically, so only another program (or a full
+                    // disk) leaves one unreadable; its vid cannot be known.
+                    tracing::warn!(target: "polyv", file = %file.path, %error, "the upload's saved state cannot be read; starting a new upload (a new video)");
+                    None
+                }
+            })
             .filter(|saved| !self.restart && saved.matches(file));
         match saved {
             Some(saved) => Ok((Upload::resume(saved, file, scheme, parallel)?, true)),
@@ -361,4 +369,47 @@ pub struct Uploaded {
     pub resumed: bool,
     /// Bytes this run sent (less than `bytes` when resumed).
     pub bytes_sent: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn begin_resumes_a_matching_state_and_starts_afresh_otherwise() {
+        let file = FileIdentity::new("/v/talk.mp4", 300 * 1024, 1);
+        let options = UploadOptions::new().part_size(100 * 1024);
+        let scheme = UrlScheme::Https;
+        let (upload, resumed) = options.begin(&file, None, scheme).unwrap();
+        assert!(!resumed);
+        assert_eq!(upload.plan().part_count(), 3);
+
+        let mut state = ResumeState::new(file.clone(), 100 * 1024);
+        state.vid = "v_1".into();
+        let json = state.to_json().unwrap();
+        let (upload, resumed) = options.begin(&file, Some(json.as_bytes()), scheme).unwrap();
+        assert!(resumed);
+        assert_eq!(upload.vid(), Some("v_1"));
+
+        // Another file, a restart, or a state that cannot be read: a new upload.
+        let other = FileIdentity::new("/v/talk.mp4", 300 * 1024, 2);
+        assert!(
+            !options
+                .begin(&other, Some(json.as_bytes()), scheme)
+                .unwrap()
+                .1
+        );
+        let restart = UploadOptions::new().restart(true);
+        assert!(
+            !restart
+                .begin(&file, Some(json.as_bytes()), scheme)
+                .unwrap()
+                .1
+        );
+        let (upload, resumed) = options
+            .begin(&file, Some(b"{\"version\":1,"), scheme)
+            .unwrap();
+        assert!(!resumed);
+        assert_eq!(upload.vid(), None);
+    }
 }
