@@ -205,6 +205,20 @@ pub fn upload_resume_goes_by_what_oss_holds<S: Subject>() {
     );
 }
 
+/// A server that closes every kept-alive connection after one answer,
+/// without saying so (`Connection: close` absent): every part still
+/// arrives, each once, and the upload uses no retry for it.
+pub fn upload_survives_connections_closed_under_it<S: Subject>() {
+    let server = start(MockServer::builder().videos(1).silent_close(true));
+    let client: S = connect(demo_config(&server).with_retry(RetryPolicy::never()));
+    let scratch = Scratch::new("silentclose");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+    assert_each_part_once(&server);
+}
+
 /// Expired STS credentials are refreshed (`token`) and the same multipart
 /// upload goes on.
 pub fn upload_refreshes_expired_credentials<S: Subject>() {
