@@ -377,22 +377,7 @@ impl Client {
         if !body.is_empty() {
             builder = builder.body(body);
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|err| match map_reqwest_error(err) {
-                // No response head arrived: the connection closed under us.
-                Error::Transport {
-                    kind: TransportErrorKind::Io,
-                    message,
-                    cause,
-                } if closed_before_response(&message) => Error::Transport {
-                    kind: TransportErrorKind::Closed,
-                    message,
-                    cause,
-                },
-                other => other,
-            })?;
+        let mut response = builder.send().await.map_err(map_send_error)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let limit = inner.config.max_body_bytes();
@@ -482,6 +467,25 @@ fn map_reqwest_error(err: reqwest::Error) -> Error {
             other => other,
         },
         None => transport_error(kind, &err),
+    }
+}
+
+/// An error of `send()` (no response head yet): one that says the
+/// connection closed before any response is [`TransportErrorKind::Closed`],
+/// which the core answers with a resend on a new connection where that is
+/// safe.
+pub(crate) fn map_send_error(err: reqwest::Error) -> Error {
+    match map_reqwest_error(err) {
+        Error::Transport {
+            kind: TransportErrorKind::Io,
+            message,
+            cause,
+        } if closed_before_response(&message) => Error::Transport {
+            kind: TransportErrorKind::Closed,
+            message,
+            cause,
+        },
+        other => other,
     }
 }
 

@@ -99,7 +99,7 @@ impl Client {
         Ok(Uploaded::of(
             vid,
             absolute,
-            &file,
+            &upload,
             start_bytes,
             started.elapsed().as_secs_f64(),
             resumed,
@@ -206,7 +206,7 @@ impl<'a> Run<'a> {
                 | Action::Complete { .. }) => {
                     back_off(client, action.sequential_attempt().unwrap_or(0)).await;
                     let sent = match upload.oss_request(&action, SystemTime::now()) {
-                        Ok(request) => client.send(request, false).await,
+                        Ok(request) => client.send(request, action.fresh_connection()).await,
                         Err(err) => Err(err),
                     };
                     match sent {
@@ -220,13 +220,21 @@ impl<'a> Run<'a> {
                     part,
                     upload_id,
                     attempt,
+                    fresh_connection,
                 } => {
                     let head = upload.oss().ok_or_else(no_credentials).and_then(|oss| {
                         oss.upload_part_head(part.number, &upload_id, part.len, SystemTime::now())
                     });
                     match head {
                         Ok(head) => in_flight.push(Box::pin(send_part(
-                            client, path, part, upload_id, attempt, head,
+                            client,
+                            path,
+                            part,
+                            upload_id,
+                            // A resend on a new connection waits for nothing.
+                            if fresh_connection { 0 } else { attempt },
+                            head,
+                            fresh_connection,
                         ))),
                         Err(err) => {
                             upload.on_part_failed(part.number, &upload_id, Failure::Transport(err));
@@ -347,9 +355,10 @@ async fn send_part(
     upload_id: String,
     attempt: u32,
     head: RequestHead,
+    fresh_connection: bool,
 ) -> PartAnswer {
     back_off(client, attempt).await;
-    let outcome = read_and_send(client, path, part, head).await;
+    let outcome = read_and_send(client, path, part, head, fresh_connection).await;
     PartAnswer {
         part,
         upload_id,
@@ -362,6 +371,7 @@ async fn read_and_send(
     path: &Path,
     part: Part,
     head: RequestHead,
+    fresh_connection: bool,
 ) -> Result<(u16, Option<String>, Vec<u8>), Error> {
     let io_err = |e: io::Error| Error::InvalidInput(format!("cannot read {}: {e}", path.display()));
     let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
@@ -377,16 +387,19 @@ async fn read_and_send(
     // part on a slow link takes long).
     let timeout = config.timeout() + Duration::from_secs(part.len / (64 * 1024));
     // No Content-Type: none is signed.
-    let response = client
-        .inner
-        .http
+    let http = if fresh_connection {
+        &client.inner.fresh
+    } else {
+        &client.inner.http
+    };
+    let response = http
         .request(parts.method, url)
         .headers(parts.headers)
         .timeout(timeout)
         .body(body)
         .send()
         .await
-        .map_err(crate::map_reqwest_error)?;
+        .map_err(crate::map_send_error)?;
     let status = response.status().as_u16();
     let etag = response
         .headers()

@@ -56,6 +56,7 @@ impl Async {
             .map(|done| UploadDone {
                 vid: done.vid,
                 resumed: done.resumed,
+                fresh_resends: done.fresh_resends,
             })
     }
     fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)

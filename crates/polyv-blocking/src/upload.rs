@@ -27,6 +27,7 @@ struct Job {
     upload_id: String,
     attempt: u32,
     head: RequestHead,
+    fresh_connection: bool,
 }
 
 /// A worker's answer for one part.
@@ -99,7 +100,7 @@ impl Client {
         Ok(Uploaded::of(
             vid,
             absolute,
-            &file,
+            &upload,
             start_bytes,
             started.elapsed().as_secs_f64(),
             resumed,
@@ -243,7 +244,7 @@ impl<'a> Run<'a> {
                     self.back_off(action.sequential_attempt().unwrap_or(0));
                     let sent = upload
                         .oss_request(&action, SystemTime::now())
-                        .and_then(|request| self.send(request));
+                        .and_then(|request| self.send(request, action.fresh_connection()));
                     match sent {
                         Ok(response) => {
                             upload.on_oss_answer(&action, Ok((response.status, &response.body)));
@@ -255,6 +256,7 @@ impl<'a> Run<'a> {
                     part,
                     upload_id,
                     attempt,
+                    fresh_connection,
                 } => {
                     let head = upload.oss().ok_or_else(no_credentials).and_then(|oss| {
                         oss.upload_part_head(part.number, &upload_id, part.len, SystemTime::now())
@@ -264,8 +266,10 @@ impl<'a> Run<'a> {
                             let job = Job {
                                 part,
                                 upload_id,
-                                attempt,
+                                // A resend on a new connection waits for nothing.
+                                attempt: if fresh_connection { 0 } else { attempt },
                                 head,
+                                fresh_connection,
                             };
                             if jobs.send(job).is_err() {
                                 return Err(Error::InvalidInput(
@@ -334,8 +338,10 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn send(&self, request: http::Request<Vec<u8>>) -> Result<Response, Error> {
-        transport::send(&self.client.inner.agent, request, self.client.config())
+    fn send(&self, request: http::Request<Vec<u8>>, fresh: bool) -> Result<Response, Error> {
+        let inner = &self.client.inner;
+        let agent = if fresh { &inner.fresh } else { &inner.agent };
+        transport::send(agent, request, self.client.config())
     }
 
     /// Writes the resume state: a temp file beside it, then a rename.
@@ -419,9 +425,10 @@ fn worker(
             part,
             upload_id,
             head,
+            fresh_connection,
             ..
         } = job;
-        let outcome = send_part(client, path, &mut file, part, head);
+        let outcome = send_part(client, path, &mut file, part, head, fresh_connection);
         let answer = PartAnswer {
             part,
             upload_id,
@@ -440,6 +447,7 @@ fn send_part(
     file: &mut Option<File>,
     part: Part,
     head: RequestHead,
+    fresh_connection: bool,
 ) -> Result<(u16, Option<String>, Vec<u8>), Error> {
     let io_err = |e: io::Error| Error::InvalidInput(format!("cannot read {}: {e}", path.display()));
     let handle = match file {
@@ -450,7 +458,11 @@ fn send_part(
     let mut body = (&*handle).take(part.len);
     let request = head.map(|()| ureq::SendBody::from_reader(&mut body));
     let config = client.config();
-    let agent = &client.inner.agent;
+    let agent = if fresh_connection {
+        &client.inner.fresh
+    } else {
+        &client.inner.agent
+    };
     // No overall deadline for a part (a big part on a slow link takes
     // long); the answer must come within the per-attempt timeout.
     let request = agent

@@ -26,6 +26,7 @@ fn upload(client: &Client, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
     client.upload(run.path, options).map(|done| UploadDone {
         vid: done.vid,
         resumed: done.resumed,
+        fresh_resends: done.fresh_resends,
     })
 }
 

@@ -32,6 +32,8 @@ pub struct UploadDone {
     pub vid: String,
     /// Whether the run continued a saved upload.
     pub resumed: bool,
+    /// `Uploaded::fresh_resends`.
+    pub fresh_resends: u32,
 }
 
 const PART: u64 = 100 * 1024;
@@ -217,6 +219,9 @@ pub fn upload_survives_connections_closed_under_it<S: Subject>() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_one_video(&server, &scratch, &done);
     assert_each_part_once(&server);
+    // The server did close connections under the parts, and each such part
+    // went again on a new connection (no try used, no backoff).
+    assert!(done.fresh_resends > 0, "{done:?}");
 }
 
 /// Expired STS credentials are refreshed (`token`) and the same multipart

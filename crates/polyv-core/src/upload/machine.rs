@@ -247,6 +247,10 @@ pub enum Action {
         /// Earlier failed tries of this part: back off before sending when
         /// not 0.
         attempt: u32,
+        /// Send it on a new connection, not a kept-alive one: its last try
+        /// failed on a kept-alive connection the server had closed (see
+        /// [`Action::fresh_connection`]).
+        fresh_connection: bool,
     },
     /// Send [`OssRequests::complete`] with these parts and
     /// [`Upload::callback`], then [`Upload::on_completed`] or
@@ -273,6 +277,25 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether to send this action's request on a new connection rather
+    /// than a kept-alive one. Initiate, ListParts and Complete always are
+    /// (a few per upload, and Complete must not be lost to a connection
+    /// the server closed while it was idle: it cannot be told apart from a
+    /// Complete that arrived). A part is when its last try failed on a
+    /// kept-alive connection before any answer
+    /// ([`Error::is_closed_before_response`]): it is sent again at once on a
+    /// new one, with no backoff and no try counted, once per try; parts
+    /// otherwise keep the pool.
+    pub fn fresh_connection(&self) -> bool {
+        match self {
+            Self::UploadPart {
+                fresh_connection, ..
+            } => *fresh_connection,
+            Self::Initiate { .. } | Self::ListParts { .. } | Self::Complete { .. } => true,
+            _ => false,
+        }
+    }
+
     /// For the OSS requests sent one at a time ([`Initiate`](Self::Initiate),
     /// [`ListParts`](Self::ListParts), [`Complete`](Self::Complete)): the
     /// earlier failed tries, to back off before sending when not 0. `None`
@@ -367,6 +390,11 @@ pub struct Upload {
     restarts: u32,
     pending: BTreeSet<u32>,
     in_flight: BTreeSet<u32>,
+    /// Parts whose next try goes on a new connection, and parts in flight
+    /// on one (their failure is an ordinary one).
+    fresh_next: BTreeSet<u32>,
+    sent_fresh: BTreeSet<u32>,
+    fresh_resends: u32,
     /// Failed tries per part (index: number - 1).
     attempts: Vec<u32>,
     initiate_attempts: u32,
@@ -472,6 +500,9 @@ impl Upload {
             restarts: 0,
             pending: BTreeSet::new(),
             in_flight: BTreeSet::new(),
+            fresh_next: BTreeSet::new(),
+            sent_fresh: BTreeSet::new(),
+            fresh_resends: 0,
             initiate_attempts: 0,
             listed: Vec::new(),
             list_marker: 0,
@@ -551,6 +582,13 @@ impl Upload {
             parts_total: self.plan.part_count(),
             path: std::path::PathBuf::from(&self.state.file.path),
         }
+    }
+
+    /// How many times a part was sent again on a new connection because
+    /// the kept-alive one it went on had been closed by the server
+    /// ([`Action::fresh_connection`]).
+    pub fn fresh_resends(&self) -> u32 {
+        self.fresh_resends
     }
 
     /// How many parts are in flight.
@@ -640,11 +678,18 @@ impl Upload {
                 if self.in_flight.len() < self.concurrency {
                     if let Some(number) = self.pending.pop_first() {
                         self.in_flight.insert(number);
+                        let fresh_connection = self.fresh_next.remove(&number);
+                        if fresh_connection {
+                            self.sent_fresh.insert(number);
+                        } else {
+                            self.sent_fresh.remove(&number);
+                        }
                         if let Some(part) = self.plan.part(number) {
                             return Action::UploadPart {
                                 part,
                                 upload_id,
                                 attempt: self.attempts_of(number),
+                                fresh_connection,
                             };
                         }
                     }
@@ -962,6 +1007,14 @@ impl Upload {
             return;
         }
         self.pending.insert(number);
+        let stale = matches!(&failure, Failure::Transport(err) if err.is_closed_before_response());
+        if stale && !self.sent_fresh.contains(&number) {
+            // A kept-alive connection the server had closed: the part never
+            // arrived. At once, on a new connection, no try counted.
+            self.fresh_next.insert(number);
+            self.fresh_resends += 1;
+            return;
+        }
         let index = number.saturating_sub(1) as usize;
         let attempts = match self.attempts.get_mut(index) {
             Some(tries) => {
@@ -1107,6 +1160,8 @@ impl Upload {
                     self.list_marker = 0;
                     self.list_attempts = 0;
                     self.in_flight.clear();
+                    self.fresh_next.clear();
+                    self.sent_fresh.clear();
                     self.attempts.iter_mut().for_each(|t| *t = 0);
                     self.fill_pending();
                     self.initiate_attempts = 0;
@@ -1180,8 +1235,10 @@ mod tests {
                 part,
                 upload_id,
                 attempt,
+                fresh_connection,
             } => {
-                format!("part {} of {upload_id} #{attempt}", part.number)
+                let fresh = if *fresh_connection { " fresh" } else { "" };
+                format!("part {} of {upload_id} #{attempt}{fresh}", part.number)
             }
             Action::Complete {
                 upload_id,
@@ -1714,6 +1771,46 @@ mod tests {
         assert_eq!(again.sequential_attempt(), Some(1));
         up.on_oss_answer(&again, Ok((200, b"{}")));
         assert_eq!(name(&up.next(NOW)), "done v_1");
+    }
+
+    #[test]
+    fn a_part_lost_to_a_stale_connection_goes_again_at_once_on_a_new_one() {
+        let up = run(
+            started(2, 1),
+            vec![
+                Next(NOW, "part 1 of U1 #0"),
+                PartFailed(1, network(TransportErrorKind::Closed)),
+                // No try counted, no backoff, a new connection.
+                Next(NOW, "part 1 of U1 #0 fresh"),
+                // The new connection failing the same way is an ordinary failure.
+                PartFailed(1, network(TransportErrorKind::Closed)),
+                Next(NOW, "part 1 of U1 #1"),
+                Uploaded(1),
+                Next(NOW, "save"),
+                Next(NOW, "part 2 of U1 #0"),
+                // Any other failure is counted as before.
+                PartFailed(2, network(TransportErrorKind::Io)),
+                Next(NOW, "part 2 of U1 #1"),
+            ],
+        );
+        assert_eq!(up.parts_done(), 1);
+        assert_eq!(up.fresh_resends(), 1);
+        let mut up = run(
+            started(1, 1),
+            vec![
+                Next(NOW, "part 1 of U1 #0"),
+                PartFailed(1, network(TransportErrorKind::Closed)),
+            ],
+        );
+        let resend = up.next(NOW);
+        assert!(resend.fresh_connection());
+        // Initiate, ListParts and Complete always go on a new connection.
+        up.on_part_uploaded(1, "U1", "\"E1\"");
+        up.next(NOW);
+        let complete = up.next(NOW);
+        assert_eq!(name(&complete), "complete U1 with 1 #0");
+        assert!(complete.fresh_connection());
+        assert!(!Action::Wait.fresh_connection());
     }
 
     #[test]

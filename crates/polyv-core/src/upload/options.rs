@@ -337,18 +337,20 @@ impl Uploaded {
     pub fn of(
         vid: String,
         path: PathBuf,
-        file: &FileIdentity,
+        upload: &Upload,
         start_bytes: u64,
         seconds: f64,
         resumed: bool,
     ) -> Self {
+        let bytes = upload.plan().file_size();
         Self {
             vid,
             path,
-            bytes: file.size,
+            bytes,
             seconds,
             resumed,
-            bytes_sent: file.size.saturating_sub(start_bytes),
+            bytes_sent: bytes.saturating_sub(start_bytes),
+            fresh_resends: upload.fresh_resends(),
         }
     }
 }
@@ -369,6 +371,9 @@ pub struct Uploaded {
     pub resumed: bool,
     /// Bytes this run sent (less than `bytes` when resumed).
     pub bytes_sent: u64,
+    /// Parts sent again at once on a new connection because the server had
+    /// closed the kept-alive one they went on ([`Upload::fresh_resends`]).
+    pub fresh_resends: u32,
 }
 
 #[cfg(test)]
