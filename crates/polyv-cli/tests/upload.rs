@@ -337,15 +337,7 @@ fn ctrl_c_stops_after_the_parts_in_flight_and_the_same_command_resumes() {
     let dir = temp_dir("sigint");
     let file = write_file(&dir, "talk.mp4", 2_000_000); // 20 parts
     let cache = dir.join("cache");
-    let args = [
-        "videos",
-        "upload",
-        file.to_str().unwrap(),
-        "--part-size",
-        "100K",
-        "--parallel",
-        "2",
-    ];
+    let args = upload_args(&file, "2");
     let child = spawn_until_parts(&server, &cache, &args, 4);
     let pid = child.id().to_string();
     let sent = std::process::Command::new("kill")

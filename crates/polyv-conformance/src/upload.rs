@@ -96,6 +96,15 @@ fn object_key(vid: &str) -> String {
     format!("polyvupload/{DEMO_USER_ID}/{vid}.mp4")
 }
 
+/// Runs the saved upload again: it resumes and ends as one video.
+fn resume_to_one_video<S: Subject>(client: &S, server: &MockServer, scratch: &Scratch) {
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(done.resumed);
+    assert_one_video(server, scratch, &done);
+}
+
 /// The mock received each of the file's 13 parts exactly once.
 fn assert_each_part_once(server: &MockServer) {
     let counts = server.all_parts_received();
@@ -150,11 +159,7 @@ pub fn upload_resumes_from_a_saved_state<S: Subject>() {
     assert!(err.to_string().contains("upload cancelled"), "{err}");
     assert_eq!(scratch.saved(), 1);
     assert!(server.uploaded_videos().is_empty());
-    let done = client
-        .upload(&scratch.run(None))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(done.resumed);
-    assert_one_video(&server, &scratch, &done);
+    resume_to_one_video(&client, &server, &scratch);
     assert_each_part_once(&server);
 }
 
@@ -191,11 +196,7 @@ pub fn upload_resume_goes_by_what_oss_holds<S: Subject>() {
         .collect();
     assert!(!received_before.contains(&13), "part 13 was sent");
 
-    let done = client
-        .upload(&scratch.run(None))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(done.resumed);
-    assert_one_video(&server, &scratch, &done);
+    resume_to_one_video(&client, &server, &scratch);
     // The forgotten part is not sent again, and part 13 is sent.
     assert_each_part_once(&server);
     assert!(
