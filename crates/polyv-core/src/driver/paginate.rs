@@ -2,7 +2,7 @@
 //! fetch next and judges each page that comes back. Transports do the fetching.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::num::NonZeroU32;
 
 use crate::{Page, Paged};
@@ -287,7 +287,27 @@ fn fingerprint(key: &str) -> u64 {
 #[derive(Debug, Clone, Default)]
 struct SeenKeys {
     sorted: Vec<u64>,
-    recent: HashSet<u64>,
+    recent: HashSet<u64, BuildHasherDefault<Prehashed>>,
+}
+
+/// The fingerprints are already hashes: the set uses them as they are.
+#[derive(Debug, Clone, Copy, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl SeenKeys {
@@ -310,13 +330,63 @@ impl SeenKeys {
 
     /// Whether `print` is new; it is remembered either way.
     fn insert(&mut self, print: u64) -> bool {
-        if self.sorted.binary_search(&print).is_ok() || !self.recent.insert(print) {
+        if self.in_sorted(print) || !self.recent.insert(print) {
             return false;
         }
         if self.recent.len() >= Self::MIN_RECENT.max(self.sorted.len() / 8) {
             self.merge();
         }
         true
+    }
+
+    /// Whether `print` is in `sorted`. Fingerprints are spread evenly over
+    /// the 64 bits, so a key sits close to `print / 2^64` of the way in: the
+    /// search starts there and gallops out to the few neighbours that
+    /// bracket it (a handful of probes in one or two cache lines, where a
+    /// plain binary search of 100,000 keys makes 17 jumps across 800 KB).
+    /// Any other spread is still searched correctly, only slower.
+    fn in_sorted(&self, print: u64) -> bool {
+        let v = &self.sorted;
+        let Some(last) = v.len().checked_sub(1) else {
+            return false;
+        };
+        let share = (u128::from(print) * v.len() as u128) >> 64;
+        let guess = usize::try_from(share).map_or(last, |g| g.min(last));
+        let (lo, hi) = match v[guess].cmp(&print) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => {
+                // v[guess] < print: step right until a key >= print.
+                let (mut lo, mut step) = (guess + 1, 1);
+                let hi = loop {
+                    let probe = guess + step;
+                    if probe > last {
+                        break v.len();
+                    }
+                    if v[probe] >= print {
+                        break probe + 1;
+                    }
+                    lo = probe + 1;
+                    step *= 2;
+                };
+                (lo, hi)
+            }
+            std::cmp::Ordering::Greater => {
+                // v[guess] > print: step left until a key <= print.
+                let (mut hi, mut step) = (guess, 1);
+                let lo = loop {
+                    let Some(probe) = guess.checked_sub(step) else {
+                        break 0;
+                    };
+                    if v[probe] <= print {
+                        break probe;
+                    }
+                    hi = probe;
+                    step *= 2;
+                };
+                (lo, hi)
+            }
+        };
+        v[lo..hi].binary_search(&print).is_ok()
     }
 
     /// Moves `recent` into `sorted`: the new keys sorted, the vector grown
@@ -647,6 +717,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_sorted_search_finds_every_key_however_they_are_spread() {
+        for keys in [
+            (0..5000u64)
+                .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect::<Vec<_>>(),
+            (0..5000u64).collect(),                       // all at the start
+            (0..5000u64).map(|k| u64::MAX - k).collect(), // all at the end
+            (0..5000u64).map(|k| k << 50).collect(),      // sparse, then packed
+        ] {
+            let mut seen = SeenKeys::default();
+            for &k in &keys {
+                assert!(seen.insert(k));
+            }
+            seen.merge();
+            assert!(seen.recent.is_empty());
+            for &k in &keys {
+                assert!(seen.in_sorted(k), "{k}");
+                assert!(!seen.insert(k), "{k} twice");
+            }
+            for probe in [1u64 << 63, 12_345, u64::MAX - 9_999, 3 << 49, 0x5555_5555] {
+                assert_eq!(seen.in_sorted(probe), keys.contains(&probe), "{probe}");
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn seen_keys_never_let_a_key_through_twice(keys in proptest::collection::vec(0u16..3000, 0..6000)) {
@@ -657,6 +753,18 @@ mod tests {
                 proptest::prop_assert_eq!(seen.insert(print), reference.insert(print));
             }
             proptest::prop_assert_eq!(seen.len(), reference.len());
+        }
+
+        #[test]
+        fn any_fingerprints_are_let_through_once(keys in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..4000)) {
+            let mut seen = SeenKeys::default();
+            let mut reference = HashSet::new();
+            for &key in &keys {
+                proptest::prop_assert_eq!(seen.insert(key), reference.insert(key));
+            }
+            for &key in &keys {
+                proptest::prop_assert!(!seen.insert(key));
+            }
         }
     }
 }
