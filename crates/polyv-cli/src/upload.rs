@@ -130,10 +130,13 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
                     "{name}: its upload is saved; running the same command again resumes it (same vid, only the missing parts); --restart uploads it as a new video instead{again}"
                 );
                 return Err(match err {
-                    Error::UploadCancelled { .. } => Failure::Stopped {
-                        error: err.to_string(),
-                        hint,
-                    },
+                    Error::UploadCancelled { .. } => {
+                        stop.announce();
+                        Failure::Stopped {
+                            error: err.to_string(),
+                            hint,
+                        }
+                    }
                     // Bad input found before sending: nothing to resume.
                     Error::InvalidInput(_) => err.into(),
                     _ => Failure::Hinted(Box::new(err.into()), format!("hint: {hint}")),
@@ -159,7 +162,19 @@ pub(crate) fn upload(global: &GlobalArgs, args: &UploadArgs) -> Result<(), Failu
 /// the default (the process ends).
 struct StopOnSignal {
     flag: Arc<AtomicBool>,
+    /// Whether the `stopping:` line was written (once, by whoever first can).
+    announced: Arc<AtomicBool>,
     ids: Vec<signal_hook::SigId>,
+}
+
+/// Writes the `stopping:` line unless it was written already.
+fn announce(announced: &AtomicBool) {
+    if !announced.swap(true, Ordering::SeqCst) {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "\r\x1b[2Kstopping: waiting for the parts in flight and saving the upload's state (Ctrl-C again quits at once; those parts are then sent again on resume)"
+        );
+    }
 }
 
 impl StopOnSignal {
@@ -191,19 +206,22 @@ impl StopOnSignal {
                 }
             }
         }
-        let watched = Arc::clone(&flag);
+        let announced = Arc::new(AtomicBool::new(false));
+        let (watched, said) = (Arc::clone(&flag), Arc::clone(&announced));
         // A line as soon as the signal arrives, not when the parts in
-        // flight have answered (which may take a while on a slow link).
+        // flight have answered (which may take a while on a slow link);
+        // the command writes it itself if it stops first.
         std::thread::spawn(move || {
             while !watched.load(Ordering::SeqCst) {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            let _ = writeln!(
-                io::stderr().lock(),
-                "\r\x1b[2Kstopping: waiting for the parts in flight and saving the upload's state (Ctrl-C again quits at once; those parts are then sent again on resume)"
-            );
+            announce(&said);
         });
-        Self { flag, ids }
+        Self {
+            flag,
+            announced,
+            ids,
+        }
     }
 
     fn flag(&self) -> Arc<AtomicBool> {
@@ -212,6 +230,11 @@ impl StopOnSignal {
 
     fn requested(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
+    }
+
+    /// The `stopping:` line, if the watcher has not written it yet.
+    fn announce(&self) {
+        announce(&self.announced);
     }
 }
 
