@@ -34,25 +34,10 @@ impl Async {
     fn call<E: Endpoint + Sync>(&self, endpoint: &E) -> Result<E::Data, Error> {
         self.runtime.block_on(self.client.call(endpoint))
     }
-    /// `Client::upload` with the run's options; the stop is the cancel flag.
+    /// `Client::upload` with the run's options.
     fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let cancel = Arc::new(AtomicBool::new(false));
-        let flag = cancel.clone();
-        let stop = run.stop_after_parts;
-        let options = polyv_async::UploadOptions::new()
-            .part_size(run.part_size)
-            .parallel(run.parallel)
-            .state_dir(run.state_dir)
-            .cancel_flag(cancel)
-            .on_progress(move |p| {
-                if stop.is_some_and(|n| p.parts_sent >= n) {
-                    flag.store(true, Ordering::SeqCst);
-                }
-            });
         self.runtime
-            .block_on(self.client.upload(run.path, options))
+            .block_on(self.client.upload(run.path, run.options()))
             .map(|done| UploadDone {
                 vid: done.vid,
                 resumed: done.resumed,

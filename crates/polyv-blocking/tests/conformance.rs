@@ -6,28 +6,15 @@ use polyv_blocking::core::{Endpoint, Paged, Progress};
 use polyv_blocking::{Client, Config, Error};
 use polyv_conformance::{Subject, UploadDone, UploadRun};
 
-/// `Client::upload` with the run's options; the stop is the cancel flag.
+/// `Client::upload` with the run's options.
 fn upload(client: &Client, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let stop = run.stop_after_parts;
-    let options = polyv_blocking::UploadOptions::new()
-        .part_size(run.part_size)
-        .parallel(run.parallel)
-        .state_dir(run.state_dir)
-        .cancel_flag(cancel)
-        .on_progress(move |p| {
-            if stop.is_some_and(|n| p.parts_sent >= n) {
-                flag.store(true, Ordering::SeqCst);
-            }
-        });
-    client.upload(run.path, options).map(|done| UploadDone {
-        vid: done.vid,
-        resumed: done.resumed,
-        fresh_resends: done.fresh_resends,
-    })
+    client
+        .upload(run.path, run.options())
+        .map(|done| UploadDone {
+            vid: done.vid,
+            resumed: done.resumed,
+            fresh_resends: done.fresh_resends,
+        })
 }
 
 macro_rules! adapter {

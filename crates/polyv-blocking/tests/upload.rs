@@ -161,26 +161,3 @@ fn a_missing_file_is_an_error_not_a_panic() {
     assert!(err.to_string().contains("clip.mp4"), "{err}");
     assert!(stand.seen.lock().unwrap().inits.is_empty());
 }
-
-#[test]
-fn a_cancel_during_complete_does_not_hide_the_finished_upload() {
-    let stand = Stand::start();
-    let cancel = Arc::new(AtomicBool::new(false));
-    stand.seen.lock().unwrap().raise_on_complete = Some(cancel.clone());
-    let dir = temp_dir("cancel-complete");
-    let (path, _) = write_file(&dir, 300_000);
-    let states = dir.join("states");
-    let done = client(&stand)
-        .upload(
-            &path,
-            UploadOptions::new()
-                .part_size(PART)
-                .state_dir(&states)
-                .cancel_flag(cancel.clone()),
-        )
-        .unwrap();
-    assert!(cancel.load(Ordering::SeqCst), "the flag was raised");
-    assert_eq!(done.vid, "1b448be323a1_1");
-    assert_eq!(std::fs::read_dir(&states).map_or(0, |d| d.count()), 0);
-    std::fs::remove_dir_all(&dir).ok();
-}

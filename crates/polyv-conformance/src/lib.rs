@@ -136,6 +136,7 @@ macro_rules! conformance_tests {
             upload_resumes_from_a_saved_state,
             upload_resume_goes_by_what_oss_holds,
             upload_survives_connections_closed_under_it,
+            upload_cancelled_during_complete_reports_the_end,
             upload_refreshes_expired_credentials,
             upload_restarts_after_no_such_upload,
             upload_reports_callback_failures,
@@ -222,10 +223,11 @@ pub mod cases {
     pub use crate::retries::*;
     pub use crate::safety::*;
     pub use crate::upload::{
-        upload_becomes_one_listed_video, upload_refreshes_expired_credentials,
-        upload_reports_callback_failures, upload_resends_a_dropped_part,
-        upload_restarts_after_no_such_upload, upload_resume_goes_by_what_oss_holds,
-        upload_resumes_from_a_saved_state, upload_survives_connections_closed_under_it,
+        upload_becomes_one_listed_video, upload_cancelled_during_complete_reports_the_end,
+        upload_refreshes_expired_credentials, upload_reports_callback_failures,
+        upload_resends_a_dropped_part, upload_restarts_after_no_such_upload,
+        upload_resume_goes_by_what_oss_holds, upload_resumes_from_a_saved_state,
+        upload_survives_connections_closed_under_it,
     };
 }
 

@@ -3,7 +3,10 @@
 //! and the mock's upload faults.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use polyv_core::upload::UploadOptions;
 use polyv_mock::UploadFault;
 
 use crate::*;
@@ -23,6 +26,29 @@ pub struct UploadRun<'a> {
     /// Cancel (through the client's cancellation flag) once this run has
     /// stored this many parts.
     pub stop_after_parts: Option<u32>,
+    /// The cancellation flag, when the case raises it itself.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl UploadRun<'_> {
+    /// The options of this run (both clients take the same
+    /// `UploadOptions`): part size, parallel parts, the state directory,
+    /// and a cancel flag raised after `stop_after_parts` parts.
+    pub fn options(&self) -> UploadOptions {
+        let cancel = self.cancel.clone().unwrap_or_default();
+        let flag = Arc::clone(&cancel);
+        let stop = self.stop_after_parts;
+        UploadOptions::new()
+            .part_size(self.part_size)
+            .parallel(self.parallel)
+            .state_dir(self.state_dir)
+            .cancel_flag(cancel)
+            .on_progress(move |p| {
+                if stop.is_some_and(|n| p.parts_sent >= n) {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            })
+    }
 }
 
 /// What [`Subject::upload`] returned.
@@ -70,6 +96,7 @@ impl Scratch {
             parallel: 3,
             state_dir: &self.dir,
             stop_after_parts,
+            cancel: None,
         }
     }
 
@@ -223,6 +250,35 @@ pub fn upload_survives_connections_closed_under_it<S: Subject>() {
     // The server did close connections under the parts, and each such part
     // went again on a new connection (no try used, no backoff).
     assert!(done.fresh_resends > 0, "{done:?}");
+}
+
+/// A cancellation that arrives while Complete is in flight does not hide
+/// the finished upload: it returns its vid and leaves no saved state (were
+/// it reported as cancelled, the rerun would upload the file again). The
+/// hand-written stand raises the flag when Complete arrives.
+pub fn upload_cancelled_during_complete_reports_the_end<S: Subject>() {
+    let stand = crate::stand::Stand::start();
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Ok(mut seen) = stand.seen.lock() {
+        seen.raise_on_complete = Some(Arc::clone(&cancel));
+    }
+    let client: S = connect(stand.config());
+    let dir = crate::stand::temp_dir("cancel-complete");
+    let (path, _) = crate::stand::write_file(&dir, 300_000);
+    let states = dir.join("states");
+    let run = UploadRun {
+        path: &path,
+        part_size: PART,
+        parallel: 2,
+        state_dir: &states,
+        stop_after_parts: None,
+        cancel: Some(Arc::clone(&cancel)),
+    };
+    let done = client.upload(&run).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(cancel.load(Ordering::SeqCst), "the flag was raised");
+    assert_eq!(done.vid, "1b448be323a1_1");
+    assert_eq!(std::fs::read_dir(&states).map_or(0, Iterator::count), 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Expired STS credentials are refreshed (`token`) and the same multipart
