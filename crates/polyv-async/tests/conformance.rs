@@ -34,6 +34,9 @@ impl Async {
     fn call<E: Endpoint + Sync>(&self, endpoint: &E) -> Result<E::Data, Error> {
         self.runtime.block_on(self.client.call(endpoint))
     }
+    fn fetch_urls(&self, urls: Vec<String>, cataid: Option<u64>) -> Result<usize, Error> {
+        self.runtime.block_on(self.client.fetch_urls(urls, cataid))
+    }
     /// `Client::upload` with the run's options.
     fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
         self.runtime
@@ -42,6 +45,7 @@ impl Async {
                 vid: done.vid,
                 resumed: done.resumed,
                 fresh_resends: done.fresh_resends,
+                bytes_sent: done.bytes_sent,
             })
     }
     fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)
@@ -84,6 +88,9 @@ macro_rules! adapter {
             }
             fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
                 self.0.upload(run)
+            }
+            fn fetch_urls(&self, urls: Vec<String>, cataid: Option<u64>) -> Result<usize, Error> {
+                self.0.fetch_urls(urls, cataid)
             }
         }
     };

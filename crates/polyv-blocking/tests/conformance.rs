@@ -14,6 +14,7 @@ fn upload(client: &Client, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
             vid: done.vid,
             resumed: done.resumed,
             fresh_resends: done.fresh_resends,
+            bytes_sent: done.bytes_sent,
         })
 }
 
@@ -48,6 +49,9 @@ macro_rules! adapter {
             }
             fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
                 upload(&self.0, run)
+            }
+            fn fetch_urls(&self, urls: Vec<String>, cataid: Option<u64>) -> Result<usize, Error> {
+                self.0.fetch_urls(urls, cataid)
             }
         }
     };

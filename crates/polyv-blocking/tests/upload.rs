@@ -135,21 +135,6 @@ fn a_cancelled_upload_resumes_without_a_second_video() {
 }
 
 #[test]
-fn fetch_urls_sends_batches_of_one_hundred() {
-    let stand = Stand::start();
-    let urls: Vec<String> = (0..150)
-        .map(|i| format!("https://media.example/{i}.mp4"))
-        .collect();
-    let calls = client(&stand).fetch_urls(urls, Some(3)).unwrap();
-    assert_eq!(calls, 2);
-    let seen = stand.seen.lock().unwrap();
-    assert_eq!(seen.grabs.len(), 2);
-    assert!(seen.grabs.iter().all(|g| g.contains("cataid=3")));
-    assert_eq!(seen.grabs[0].matches("fileUrl").count(), 100);
-    assert_eq!(seen.grabs[1].matches("fileUrl").count(), 50);
-}
-
-#[test]
 fn a_missing_file_is_an_error_not_a_panic() {
     let stand = Stand::start();
     let err = client(&stand)

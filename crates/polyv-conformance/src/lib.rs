@@ -21,7 +21,7 @@ mod safety;
 pub mod stand;
 mod upload;
 
-pub use upload::{UploadDone, UploadRun};
+pub use upload::{ProgressHook, UPLOAD_TITLE, UploadDone, UploadRun};
 
 use polyv_core::{
     Config, Credentials, Endpoint, Error, GetByUploader, Order, Page, Paged, Progress, RateLimit,
@@ -57,6 +57,8 @@ pub trait Subject: Sized {
     fn fetch_ahead(&self) -> usize;
     /// Uploads a file with the client's `Client::upload` as `run` says.
     fn upload(&self, run: &UploadRun<'_>) -> Result<UploadDone, Error>;
+    /// `Client::fetch_urls`: the number of calls made.
+    fn fetch_urls(&self, urls: Vec<String>, cataid: Option<u64>) -> Result<usize, Error>;
 
     /// One page of get-by-uploader.
     fn get_by_uploader(&self, query: &GetByUploader) -> Result<Page<Video>, Error> {
@@ -137,6 +139,8 @@ macro_rules! conformance_tests {
             upload_resume_goes_by_what_oss_holds,
             upload_survives_connections_closed_under_it,
             upload_cancelled_during_complete_reports_the_end,
+            upload_refreshes_a_revoked_access_key,
+            fetch_urls_reach_the_mock_in_batches_of_one_hundred,
             upload_refreshes_expired_credentials,
             upload_restarts_after_no_such_upload,
             upload_reports_callback_failures,
@@ -223,7 +227,8 @@ pub mod cases {
     pub use crate::retries::*;
     pub use crate::safety::*;
     pub use crate::upload::{
-        upload_becomes_one_listed_video, upload_cancelled_during_complete_reports_the_end,
+        fetch_urls_reach_the_mock_in_batches_of_one_hundred, upload_becomes_one_listed_video,
+        upload_cancelled_during_complete_reports_the_end, upload_refreshes_a_revoked_access_key,
         upload_refreshes_expired_credentials, upload_reports_callback_failures,
         upload_resends_a_dropped_part, upload_restarts_after_no_such_upload,
         upload_resume_goes_by_what_oss_holds, upload_resumes_from_a_saved_state,

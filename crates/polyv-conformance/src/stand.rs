@@ -4,7 +4,7 @@
 //! (part lengths, whether a Content-Type came, Content-Length), so the
 //! tests check the transport: parts sent with the right length and no
 //! Content-Type, several in flight, retries, saved state, cancellation and
-//! resume without a second video. It answers `init`, `token`, `grab`,
+//! resume without a second video. It answers `init`, `token`,
 //! Initiate, UploadPart, ListParts and Complete.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
@@ -34,8 +34,6 @@ pub struct Seen {
     pub completes: Vec<String>,
     /// ListParts calls.
     pub lists: usize,
-    /// `grab` form bodies.
-    pub grabs: Vec<String>,
     /// Answer the first try of this part number with a 500.
     pub fail_part_once: Option<u32>,
     /// Raised when a Complete arrives (a Ctrl-C while it is in flight).
@@ -153,14 +151,6 @@ fn route(
     if target.contains("/v2/uploadvideo/") && target.contains("/token") {
         seen.tokens += 1;
         return (200, String::new(), ticket(port, "").into_bytes());
-    }
-    if target.contains("/v2/video/grab/") {
-        seen.grabs.push(text);
-        return (
-            200,
-            String::new(),
-            br#"{"code":200,"status":"success","message":"","data":[]}"#.to_vec(),
-        );
     }
     if method == "POST" && target.ends_with("?uploads") {
         seen.initiates += 1;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use polyv_core::upload::UploadOptions;
+use polyv_core::upload::{UploadOptions, UploadProgress};
 use polyv_mock::UploadFault;
 
 use crate::*;
@@ -28,6 +28,18 @@ pub struct UploadRun<'a> {
     pub stop_after_parts: Option<u32>,
     /// The cancellation flag, when the case raises it itself.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Called with every progress report, when the case acts on them.
+    pub on_progress: Option<ProgressHook>,
+}
+
+/// A case's own progress callback.
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(&UploadProgress) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl UploadRun<'_> {
@@ -38,7 +50,9 @@ impl UploadRun<'_> {
         let cancel = self.cancel.clone().unwrap_or_default();
         let flag = Arc::clone(&cancel);
         let stop = self.stop_after_parts;
+        let hook = self.on_progress.clone();
         UploadOptions::new()
+            .title(UPLOAD_TITLE)
             .part_size(self.part_size)
             .parallel(self.parallel)
             .state_dir(self.state_dir)
@@ -46,6 +60,9 @@ impl UploadRun<'_> {
             .on_progress(move |p| {
                 if stop.is_some_and(|n| p.parts_sent >= n) {
                     flag.store(true, Ordering::SeqCst);
+                }
+                if let Some(ProgressHook(hook)) = &hook {
+                    hook(p);
                 }
             })
     }
@@ -60,7 +77,12 @@ pub struct UploadDone {
     pub resumed: bool,
     /// `Uploaded::fresh_resends`.
     pub fresh_resends: u32,
+    /// `Uploaded::bytes_sent`: what this run sent.
+    pub bytes_sent: u64,
 }
+
+/// The title every [`UploadRun::options`] gives its video.
+pub const UPLOAD_TITLE: &str = "Conformance lecture";
 
 const PART: u64 = 100 * 1024;
 const SIZE: usize = 1_250_000; // 13 parts
@@ -97,6 +119,7 @@ impl Scratch {
             state_dir: &self.dir,
             stop_after_parts,
             cancel: None,
+            on_progress: None,
         }
     }
 
@@ -124,12 +147,17 @@ fn object_key(vid: &str) -> String {
 }
 
 /// Runs the saved upload again: it resumes and ends as one video.
-fn resume_to_one_video<S: Subject>(client: &S, server: &MockServer, scratch: &Scratch) {
+fn resume_to_one_video<S: Subject>(
+    client: &S,
+    server: &MockServer,
+    scratch: &Scratch,
+) -> UploadDone {
     let done = client
         .upload(&scratch.run(None))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(done.resumed);
     assert_one_video(server, scratch, &done);
+    done
 }
 
 /// The mock received each of the file's 13 parts exactly once.
@@ -163,6 +191,10 @@ pub fn upload_becomes_one_listed_video<S: Subject>() {
     assert_one_video(&server, &scratch, &done);
     let parts: u64 = server.all_parts_received().iter().map(|(_, n)| n).sum();
     assert_eq!(parts, 13);
+    let video = server
+        .video(&done.vid)
+        .unwrap_or_else(|| panic!("{} not in the account", done.vid));
+    assert_eq!(video.title, UPLOAD_TITLE);
     let q = GetByUploader::builder()
         .page_size(1000)
         .build()
@@ -186,8 +218,11 @@ pub fn upload_resumes_from_a_saved_state<S: Subject>() {
     assert!(err.to_string().contains("upload cancelled"), "{err}");
     assert_eq!(scratch.saved(), 1);
     assert!(server.uploaded_videos().is_empty());
-    resume_to_one_video(&client, &server, &scratch);
+    let first_run: u64 = server.all_parts_received().iter().map(|(_, n)| n).sum();
+    let done = resume_to_one_video(&client, &server, &scratch);
     assert_each_part_once(&server);
+    // Only the missing parts were sent (the first run's are all full parts).
+    assert_eq!(done.bytes_sent, SIZE as u64 - first_run * PART);
 }
 
 /// A resume goes by the parts OSS lists, not only by the saved state: a
@@ -273,6 +308,7 @@ pub fn upload_cancelled_during_complete_reports_the_end<S: Subject>() {
         state_dir: &states,
         stop_after_parts: None,
         cancel: Some(Arc::clone(&cancel)),
+        on_progress: None,
     };
     let done = client.upload(&run).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(cancel.load(Ordering::SeqCst), "the flag was raised");
@@ -298,6 +334,69 @@ pub fn upload_refreshes_expired_credentials<S: Subject>() {
     assert!(
         server.requests().iter().any(|r| r.path.ends_with("/token")),
         "no token call"
+    );
+    // The same multipart upload throughout: every part under one uploadId.
+    let counts = server.all_parts_received();
+    let ids: std::collections::BTreeSet<&str> =
+        counts.iter().map(|((id, _), _)| id.as_str()).collect();
+    assert_eq!(ids.len(), 1, "{counts:?}");
+    // Every credential expired mid-upload (not by a fault): the same.
+    let server = Arc::new(start(MockServer::builder().videos(1)));
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("expire");
+    let mock = Arc::clone(&server);
+    let expired = AtomicBool::new(false);
+    let mut run = scratch.run(None);
+    run.on_progress = Some(ProgressHook(Arc::new(move |p: &UploadProgress| {
+        if p.parts_done >= 5 && !expired.swap(true, Ordering::SeqCst) {
+            mock.expire_upload_credentials();
+        }
+    })));
+    let done = client.upload(&run).unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+    let counts = server.all_parts_received();
+    let ids: std::collections::BTreeSet<&str> =
+        counts.iter().map(|((id, _), _)| id.as_str()).collect();
+    assert_eq!(ids.len(), 1, "{counts:?}");
+}
+
+/// A revoked access key (`403 InvalidAccessKeyId`) is refreshed like an
+/// expired token.
+pub fn upload_refreshes_a_revoked_access_key<S: Subject>() {
+    let server = start(
+        MockServer::builder()
+            .videos(1)
+            .upload_fault(UploadFault::InvalidAccessKeyId { times: 1 }),
+    );
+    let client: S = connect(demo_config(&server));
+    let scratch = Scratch::new("revoked");
+    let done = client
+        .upload(&scratch.run(None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_one_video(&server, &scratch, &done);
+}
+
+/// `Client::fetch_urls` sends 100 URLs a call, in order, with the category.
+pub fn fetch_urls_reach_the_mock_in_batches_of_one_hundred<S: Subject>() {
+    let server = start(MockServer::builder().videos(1));
+    let client: S = connect(demo_config(&server));
+    let urls: Vec<String> = (0..230)
+        .map(|i| format!("https://media.example/{i}.mp4"))
+        .collect();
+    let calls = client
+        .fetch_urls(urls.clone(), Some(1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(calls, 3);
+    assert_eq!(server.grab_urls(), urls);
+    let grabs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/grab/"))
+        .collect();
+    assert_eq!(grabs.len(), 3);
+    assert!(
+        grabs.iter().all(|r| r.param("cataid") == Some("1")),
+        "{grabs:?}"
     );
 }
 
