@@ -46,6 +46,7 @@ impl Async {
                 resumed: done.resumed,
                 fresh_resends: done.fresh_resends,
                 bytes_sent: done.bytes_sent,
+                bytes: done.bytes,
             })
     }
     fn walk_items<E>(&self, query: E, limit: usize) -> (Vec<Result<E::Item, Error>>, Progress)

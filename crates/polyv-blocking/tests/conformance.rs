@@ -15,6 +15,7 @@ fn upload(client: &Client, run: &UploadRun<'_>) -> Result<UploadDone, Error> {
             resumed: done.resumed,
             fresh_resends: done.fresh_resends,
             bytes_sent: done.bytes_sent,
+            bytes: done.bytes,
         })
 }
 

@@ -79,6 +79,8 @@ pub struct UploadDone {
     pub fresh_resends: u32,
     /// `Uploaded::bytes_sent`: what this run sent.
     pub bytes_sent: u64,
+    /// `Uploaded::bytes`: the file's size.
+    pub bytes: u64,
 }
 
 /// The title every [`UploadRun::options`] gives its video.
@@ -188,6 +190,7 @@ pub fn upload_becomes_one_listed_video<S: Subject>() {
         .upload(&scratch.run(None))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!done.resumed);
+    assert_eq!((done.bytes, done.bytes_sent), (SIZE as u64, SIZE as u64));
     assert_one_video(&server, &scratch, &done);
     let parts: u64 = server.all_parts_received().iter().map(|(_, n)| n).sum();
     assert_eq!(parts, 13);
