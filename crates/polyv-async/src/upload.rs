@@ -81,7 +81,7 @@ impl Client {
         let state_dir = options.get_state_dir()?;
         let state_file = options.state_file(self.config().credentials().user_id(), &file)?;
         let scheme = UrlScheme::of_base_url(self.config().base_url());
-        let saved = std::fs::read(&state_file).ok();
+        let saved = tokio::fs::read(&state_file).await.ok();
         let (mut upload, resumed) = options.begin(&file, saved.as_deref(), scheme)?;
         let init = options.init_request(path, file.size)?;
         let start_bytes = upload.bytes_done();
